@@ -1,0 +1,94 @@
+# shellcheck shell=bash
+# Fetch and merge the sources of one side (backend = DSpace/DSpace, ui = dspace-angular).
+# The AMI holds clones with the maintained branches, so a boot fetches only what changed.
+
+BACKEND_SRC="$PREVIEW_SRC_DIR/DSpace"
+UI_SRC="$PREVIEW_SRC_DIR/dspace-angular"
+
+# A side is built from source when it has a PR or a branch; otherwise it runs from the
+# published image of BASE_BRANCH.
+side_built() { # backend|ui
+  local pr branch
+  pr="$(side_var "$1" PR)"; branch="$(side_var "$1" BRANCH)"
+  [ -n "$pr" ] || [ -n "$branch" ]
+}
+
+side_var() { # side NAME -> value of BACKEND_NAME / UI_NAME
+  local name
+  name="$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')_$2"
+  printf '%s' "${!name:-}"
+}
+
+side_dir() { if [ "$1" = backend ]; then printf '%s' "$BACKEND_SRC"; else printf '%s' "$UI_SRC"; fi; }
+
+ensure_clone() { # side
+  local dir repo
+  dir="$(side_dir "$1")"; repo="$(side_var "$1" REPO)"
+  if [ -d "$dir/.git" ]; then
+    run git -C "$dir" remote set-url origin "$repo"
+  else
+    # Not a prepared AMI (or a new repo): a full clone costs minutes but still works.
+    run git clone --no-checkout "$repo" "$dir" || fail fetch-failed "cannot clone $repo"
+  fi
+}
+
+# Make sure origin/<branch> exists locally, fetching it when asked or when the AMI lacks it.
+fetch_branch() { # dir branch always(0|1)
+  if [ "$3" = 1 ] || ! git -C "$1" rev-parse -q --verify "refs/remotes/origin/$2^{commit}" >/dev/null; then
+    run git -C "$1" fetch --no-tags origin "+refs/heads/$2:refs/remotes/origin/$2" ||
+      fail fetch-failed "branch $2 not found in $(git -C "$1" remote get-url origin)"
+  fi
+}
+
+fetch_side() { # side
+  local side="$1" dir pr sha branch head
+  dir="$(side_dir "$side")"; pr="$(side_var "$side" PR)"; sha="$(side_var "$side" SHA)"
+  branch="$(side_var "$side" BRANCH)"
+  ensure_clone "$side"
+  if [ -n "$branch" ]; then
+    fetch_branch "$dir" "$branch" 1
+    return
+  fi
+  fetch_branch "$dir" "$BASE_BRANCH" 1
+  [ -n "$pr" ] || return 0
+  run git -C "$dir" fetch --no-tags origin "+refs/pull/$pr/head:refs/remotes/origin/pr/$pr" ||
+    fail fetch-failed "$side PR #$pr not found"
+  head="$(git -C "$dir" rev-parse "refs/remotes/origin/pr/$pr")"
+  if [ -n "$sha" ] && [ "$head" != "$sha" ]; then
+    # The PR moved after the preview was requested: build the commit that was asked for.
+    log "$side PR #$pr head is now $head, building requested $sha"
+    git -C "$dir" cat-file -e "$sha^{commit}" 2>/dev/null || run git -C "$dir" fetch --no-tags origin "$sha" ||
+      fail fetch-failed "$side PR #$pr commit $sha is no longer available"
+  fi
+}
+
+# Check out the base (or the branch) and merge the PR into it. A conflict is a failure
+# of its own kind: the PR must be rebased, nothing to retry.
+merge_side() { # side
+  local side="$1" dir pr sha branch target files
+  dir="$(side_dir "$side")"; pr="$(side_var "$side" PR)"; sha="$(side_var "$side" SHA)"
+  branch="$(side_var "$side" BRANCH)"
+  run git -C "$dir" checkout -q -f -B preview "refs/remotes/origin/${branch:-$BASE_BRANCH}"
+  run git -C "$dir" clean -qfdx
+  if [ -n "$pr" ]; then
+    target="${sha:-refs/remotes/origin/pr/$pr}"
+    if ! run git -C "$dir" -c user.name=dspace-preview -c user.email=preview@localhost \
+        merge --no-edit --no-ff "$target"; then
+      files="$(git -C "$dir" diff --name-only --diff-filter=U | head -n 10 | tr '\n' ' ')"
+      git -C "$dir" merge --abort || true
+      fail merge-conflict "$side PR #$pr does not merge cleanly into $BASE_BRANCH (${files% })"
+    fi
+  fi
+  git -C "$dir" rev-parse HEAD >"$PREVIEW_STATE_DIR/$side.commit"
+  log "$side source at $(cat "$PREVIEW_STATE_DIR/$side.commit")"
+}
+
+# The side that is not built still needs the backend's compose files, at the base branch
+# the pre-pulled images were published from.
+checkout_base() { # side
+  local dir
+  dir="$(side_dir "$1")"
+  ensure_clone "$1"
+  fetch_branch "$dir" "$BASE_BRANCH" 0
+  run git -C "$dir" checkout -q -f -B preview "refs/remotes/origin/$BASE_BRANCH"
+}
