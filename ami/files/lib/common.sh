@@ -11,6 +11,7 @@ PREVIEW_SRC_DIR="${PREVIEW_SRC_DIR:-$PREVIEW_FS_ROOT/opt/dspace-preview/src}"
 # Seconds between polls while waiting for the stack; the tests set 0.
 PREVIEW_POLL_SECONDS="${PREVIEW_POLL_SECONDS:-10}"
 # One compose project for every call: volumes and the network are named after it.
+# shellcheck disable=SC2034 # used by stack.sh
 COMPOSE_PROJECT="preview"
 
 CURRENT_PHASE="booting"
@@ -46,17 +47,18 @@ fail() {
 
 # Any command failing outside an explicit check still ends in a readable failure.
 on_error() { # status line command
-  fail boot-failed "in phase $CURRENT_PHASE, '$3' exited $1 (line $2)"
+  local cmd="$3"
+  [ "$cmd" != '"$@"' ] || cmd="$LAST_RUN"   # failed inside run(): name the real command
+  fail boot-failed "in phase $CURRENT_PHASE, '$cmd' exited $1 (line $2)"
 }
 
-# Run a command and keep its output in the boot log; on failure return its status.
+# Run a command with its command line in the boot log; on failure return its status.
+LAST_RUN=""
 run() {
+  LAST_RUN="$*"
   log "+ $*"
   "$@"
 }
-
-# Value of a config variable by name, empty when unset.
-cfg() { printf '%s' "${!1:-}"; }
 
 # The published image tag of a DSpace branch: main publishes as "latest".
 branch_tag() {

@@ -65,6 +65,7 @@ load_aip() {
   run curl -fsSL --retry 3 -o "$tmp/aip.zip" "$AIP_ZIP_URL" || fail boot-failed "cannot download the AIP files"
   run unzip -q -o "$tmp/aip.zip" -d "$tmp/aip" || fail boot-failed "cannot unzip the AIP files"
   run docker cp "$tmp/aip/." dspace:/tmp/aip-dir || fail boot-failed "cannot copy the AIP files"
+  # shellcheck disable=SC2016 # $1 is expanded by the container's bash
   dc exec -T -w /tmp/aip-dir -e JAVA_TOOL_OPTIONS=-Xmx1g dspace bash -c \
     '/dspace/bin/dspace packager -r -a -t AIP -e "$1" -f -u SITE*.zip' aip "$ADMIN_EMAIL" ||
     fail boot-failed "AIP ingest failed"

@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# Assertions are single-quoted on purpose (expanded by eval in check); variables are shared
+# between the sourced test files.
+# shellcheck disable=SC2016,SC2034
+# Helpers for the scenarios: a scratch machine per scenario, rendering boot.sh the way the
+# launch step does, running it with the stubs first on PATH, and assertions on what the
+# stubs recorded.
+
+STUBBED="docker git curl aws systemctl amazon-cloudwatch-agent-ctl unzip"
+PUBLIC_HOST="ec2-203-0-113-7.compute-1.amazonaws.com"
+
+# new_machine NAME: sets S (scenario dir) and ROOT (its file system root).
+new_machine() {
+  S="$WORK/$1"; ROOT="$S/root"
+  mkdir -p "$S/bin" "$ROOT/var/lib/dspace-preview"
+  local cmd
+  for cmd in $STUBBED; do ln -s "$AMI/tests/stubs/stub" "$S/bin/$cmd"; done
+  # What the AMI provides: clones of both repositories (placeholders of the compose files
+  # the scripts check for; the stub docker never reads them).
+  mkdir -p "$ROOT/opt/dspace-preview/src/DSpace/.git" "$ROOT/opt/dspace-preview/src/dspace-angular/.git" \
+    "$ROOT/opt/dspace-preview/src/DSpace/dspace/src/main/docker-compose"
+  : >"$ROOT/opt/dspace-preview/src/DSpace/docker-compose.yml"
+  : >"$ROOT/opt/dspace-preview/src/DSpace/dspace/src/main/docker-compose/db.entities.yml"
+  : >"$S/calls.log"
+}
+
+# The config block the launch step writes in place of the marker line.
+declare -A CFG
+default_config() {
+  CFG=(
+    [PREVIEW_ID]=dsp-b9876-u1234-202611281930-ab12
+    [PREVIEW_STACK]=dspace-preview
+    [AWS_REGION]=eu-west-1
+    [LOG_GROUP]=/dspace-preview/dspace-preview
+    [PARAMETER_PREFIX]=/dspace-preview/dspace-preview/previews/dsp-b9876-u1234-202611281930-ab12
+    [BACKEND_REPO]=https://github.com/DSpace/DSpace.git
+    [UI_REPO]=https://github.com/DSpace/dspace-angular.git
+    [BACKEND_PR]='' [BACKEND_SHA]='' [UI_PR]='' [UI_SHA]=''
+    [BACKEND_BRANCH]='' [UI_BRANCH]=''
+    [BASE_BRANCH]=main
+    [SAMPLE_CONTENT]=none
+    [ADMIN_EMAIL]=reviewer@example.org
+    [ENV_OVERRIDES]=''
+  )
+}
+
+render_boot() { # out-file
+  local block="" key
+  for key in "${!CFG[@]}"; do block+="$key='${CFG[$key]}'"$'\n'; done
+  awk -v block="$block" '$0 == "# @PREVIEW_CONFIG@" { printf "%s", block; next } { print }' \
+    "$AMI/boot/boot.sh" >"$1"
+}
+
+# boot NAME [KEY=VALUE...]: render and run the boot script on a new machine. KEY=VALUE
+# pairs set config (or, for STUB_* and PREVIEW_BACKEND_WAIT, the environment).
+boot() {
+  new_machine "$1"; shift
+  default_config
+  local env=() kv
+  for kv in "$@"; do
+    case "$kv" in
+      STUB_*|PREVIEW_BACKEND_WAIT=*) env+=("$kv") ;;
+      *) CFG[${kv%%=*}]="${kv#*=}" ;;
+    esac
+  done
+  render_boot "$S/user-data.sh"
+  env "${env[@]}" PATH="$S/bin:$PATH" STUB_LOG="$S/calls.log" PREVIEW_FS_ROOT="$ROOT" \
+    PREVIEW_HOME="$AMI/files" PREVIEW_STATE_DIR="$ROOT/var/lib/dspace-preview" PREVIEW_POLL_SECONDS=0 \
+    bash "$S/user-data.sh" >"$S/out.log" 2>&1
+  echo $? >"$S/rc"
+  # tee (the boot log) may still be writing after the script exits.
+  local _
+  for _ in 1 2 3 4 5 6 7 8 9 10; do
+    grep -qE 'preview ready|FAILED' "$ROOT/var/log/dspace-preview/boot.log" 2>/dev/null && break
+    sleep 0.1
+  done
+}
+
+# health [STUB_...=...]: run the health check on the current machine; sets HRC and HOUT.
+health() {
+  HOUT="$(env "$@" PATH="$S/bin:$PATH" STUB_LOG="$S/calls.log" PREVIEW_FS_ROOT="$ROOT" \
+    "$AMI/files/bin/preview-health" 2>"$S/health.err")"
+  HRC=$?
+}
+
+state() { cat "$ROOT/var/lib/dspace-preview/$1" 2>/dev/null; }
+exit_code_is() { [ "$(cat "$S/rc")" = "$1" ]; }
+phase_is() { [ "$(state phase)" = "$1" ]; }
+# called TEXT...: some recorded call contains every TEXT (an argument or a part of one,
+# as the stub logged it, %q-quoted), in that order.
+called() {
+  local pattern="" t
+  for t in "$@"; do pattern+="$(printf '%q' "$t" | sed 's/[][\.*^$/]/\\&/g').*"; done
+  grep -q -- "$pattern" "$S/calls.log"
+}
+not_called() { ! called "$@"; }
+env_has() { grep -qxF -- "$1" "$ROOT/var/lib/dspace-preview/compose.env"; }
+failure_starts() { [[ "$(state failure)" == "$1"* ]]; }
+# The -f files of the `up` call, one per line, relative to the machine root.
+up_files() {
+  grep ' up -d' "$S/calls.log" | grep -o -- '-f [^ ]*' | cut -c4- | sed "s#^$ROOT##; s#^$AMI#AMI#"
+}
+files_are() { [ "$(up_files)" = "$(printf '%s\n' "$@")" ]; }
+phases_were() {
+  [ "$(sed -n 's/.*=== phase //p' "$ROOT/var/log/dspace-preview/boot.log" | tr '\n' ' ')" = "$* " ]
+}
+health_is() { # status exit-code
+  [ "$HRC" = "$2" ] && [ "$(jq -r .status <<<"$HOUT")" = "$1" ] && [ "$(wc -l <<<"$HOUT")" = 1 ]
+}
+health_passed() { [ "$(jq -c .passed <<<"$HOUT")" = "$1" ]; }
+health_detail_has() { [[ "$(jq -r .detail <<<"$HOUT")" == *"$1"* ]]; }
