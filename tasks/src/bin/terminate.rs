@@ -1,0 +1,6 @@
+//! Lambda: the `terminate` step.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    preview_tasks::lambda::run::<preview_tasks::steps::terminate::Terminate>().await
+}

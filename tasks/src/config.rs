@@ -1,0 +1,345 @@
+//! The dials of a deployment: defaults here, then the environment, then SSM overrides at run time.
+
+use crate::domain::names::Names;
+use crate::domain::request::RequestRules;
+use crate::domain::ttl::Lifetime;
+use crate::error::StepError;
+
+/// Every dial. Each has a kebab-case key: `PREVIEW_<KEY>` in the environment and
+/// `/dspace-preview/<stack>/config/<key>` in SSM Parameter Store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The deployment's name (tags, parameter paths, log group).
+    pub stack: String,
+    /// At most this many live previews.
+    pub max_live: u32,
+    /// EC2 instance type.
+    pub instance_type: String,
+    /// SSM parameter holding the AMI id.
+    pub ami_parameter: String,
+    /// Subnet to launch into (default VPC when unset).
+    pub subnet_id: Option<String>,
+    /// Security groups of the instance.
+    pub security_group_ids: Vec<String>,
+    /// Instance profile name (SSM core + its own log group).
+    pub instance_profile: Option<String>,
+    /// Try spot first, on-demand when spot has no capacity.
+    pub use_spot: bool,
+    /// TTL when a request names none.
+    pub default_ttl_minutes: u32,
+    /// Shortest TTL.
+    pub min_ttl_minutes: u32,
+    /// Hard maximum lifetime, extensions included.
+    pub max_lifetime_minutes: u32,
+    /// How long after launch a preview may take to become healthy.
+    pub health_deadline_minutes: u32,
+    /// How long one health-check invocation keeps polling before reporting "not yet".
+    pub health_poll_budget_seconds: u64,
+    /// Pause between two health checks within one invocation.
+    pub health_poll_interval_seconds: u64,
+    /// Root volume size.
+    pub volume_gib: i32,
+    /// The admin account's e-mail on every preview.
+    pub admin_email: String,
+    /// Backend environment keys a request may set (trailing `*` = prefix).
+    pub env_allowlist: Vec<String>,
+    /// The state machine whose executions own previews (the reaper checks them).
+    pub state_machine_arn: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            stack: "dspace-preview".into(),
+            max_live: 3,
+            instance_type: "t3.large".into(),
+            ami_parameter: "/dspace-preview/ami-id".into(),
+            subnet_id: None,
+            security_group_ids: Vec::new(),
+            instance_profile: None,
+            use_spot: false,
+            default_ttl_minutes: 120,
+            min_ttl_minutes: 30,
+            max_lifetime_minutes: 480,
+            health_deadline_minutes: 60,
+            health_poll_budget_seconds: 600,
+            health_poll_interval_seconds: 20,
+            volume_gib: 40,
+            admin_email: "admin@preview.dspace.invalid".into(),
+            env_allowlist: [
+                "dspace__P__name",
+                "webui__P__*",
+                "researcher-profile__P__*",
+                "orcid__P__*",
+                "authority__P__*",
+                "identifiers__P__*",
+                "logging__P__level__P__*",
+            ]
+            .map(String::from)
+            .to_vec(),
+            state_machine_arn: None,
+        }
+    }
+}
+
+/// The keys operators may change at run time through SSM (the rest is deployment structure).
+pub const RUNTIME_KEYS: [&str; 7] = [
+    "max-live",
+    "instance-type",
+    "default-ttl-minutes",
+    "max-lifetime-minutes",
+    "health-deadline-minutes",
+    "use-spot",
+    "env-allowlist",
+];
+
+impl Config {
+    /// Defaults overlaid with `PREVIEW_*` environment variables.
+    pub fn from_env() -> Result<Config, StepError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Defaults overlaid with whatever `lookup` finds for each `PREVIEW_<KEY>`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, StepError> {
+        let mut config = Config::default();
+        for key in ALL_KEYS {
+            if let Some(value) = lookup(&env_name(key)) {
+                config.set(key, &value)?;
+            }
+        }
+        Ok(config)
+    }
+
+    /// Applies one dial by key; the error names the key and what it expects.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), StepError> {
+        let v = value.trim();
+        let opt = |v: &str| (!v.is_empty()).then(|| v.to_string());
+        let list = |v: &str| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        match key {
+            "stack" => self.stack = nonempty(key, v)?,
+            "max-live" => self.max_live = number(key, v)?,
+            "instance-type" => self.instance_type = nonempty(key, v)?,
+            "ami-parameter" => self.ami_parameter = nonempty(key, v)?,
+            "subnet-id" => self.subnet_id = opt(v),
+            "security-group-ids" => self.security_group_ids = list(v),
+            "instance-profile" => self.instance_profile = opt(v),
+            "use-spot" => self.use_spot = boolean(key, v)?,
+            "default-ttl-minutes" => self.default_ttl_minutes = number(key, v)?,
+            "min-ttl-minutes" => self.min_ttl_minutes = number(key, v)?,
+            "max-lifetime-minutes" => self.max_lifetime_minutes = number(key, v)?,
+            "health-deadline-minutes" => self.health_deadline_minutes = number(key, v)?,
+            "health-poll-budget-seconds" => self.health_poll_budget_seconds = number(key, v)?,
+            "health-poll-interval-seconds" => self.health_poll_interval_seconds = number(key, v)?,
+            "volume-gib" => self.volume_gib = number(key, v)?,
+            "admin-email" => self.admin_email = nonempty(key, v)?,
+            "env-allowlist" => self.env_allowlist = list(v),
+            "state-machine-arn" => self.state_machine_arn = opt(v),
+            other => {
+                return Err(StepError::Config(format!(
+                    "unknown dial '{other}'; known: {}",
+                    ALL_KEYS.join(", ")
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies run-time overrides read from SSM (`name` is the full parameter name).
+    pub fn apply_overrides<'a>(
+        &mut self,
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<(), StepError> {
+        for (name, value) in params {
+            let key = name.rsplit('/').next().unwrap_or(name);
+            if !RUNTIME_KEYS.contains(&key) {
+                return Err(StepError::Config(format!(
+                    "SSM parameter {name} is not a run-time dial; allowed: {}",
+                    RUNTIME_KEYS.join(", ")
+                )));
+            }
+            self.set(key, value)?;
+        }
+        self.check()
+    }
+
+    /// Cross-field sanity, so a bad override fails loudly instead of misbehaving.
+    pub fn check(&self) -> Result<(), StepError> {
+        if self.min_ttl_minutes > self.default_ttl_minutes
+            || self.default_ttl_minutes > self.max_lifetime_minutes
+        {
+            return Err(StepError::Config(format!(
+                "TTLs must satisfy min ({}) <= default ({}) <= max lifetime ({})",
+                self.min_ttl_minutes, self.default_ttl_minutes, self.max_lifetime_minutes
+            )));
+        }
+        if self.health_poll_interval_seconds == 0 {
+            return Err(StepError::Config(
+                "health-poll-interval-seconds must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The naming scheme of this deployment.
+    pub fn names(&self) -> Names {
+        Names::new(&self.stack)
+    }
+
+    /// The validation rules for requests.
+    pub fn request_rules(&self) -> RequestRules {
+        RequestRules {
+            default_ttl_minutes: self.default_ttl_minutes,
+            min_ttl_minutes: self.min_ttl_minutes,
+            max_lifetime_minutes: self.max_lifetime_minutes,
+            env_allowlist: self.env_allowlist.clone(),
+        }
+    }
+
+    /// The lifetime limits.
+    pub fn lifetime(&self) -> Lifetime {
+        Lifetime {
+            max_lifetime_minutes: self.max_lifetime_minutes,
+        }
+    }
+}
+
+/// Every dial's key, in the order the documentation lists them.
+pub const ALL_KEYS: [&str; 18] = [
+    "stack",
+    "max-live",
+    "instance-type",
+    "ami-parameter",
+    "subnet-id",
+    "security-group-ids",
+    "instance-profile",
+    "use-spot",
+    "default-ttl-minutes",
+    "min-ttl-minutes",
+    "max-lifetime-minutes",
+    "health-deadline-minutes",
+    "health-poll-budget-seconds",
+    "health-poll-interval-seconds",
+    "volume-gib",
+    "admin-email",
+    "env-allowlist",
+    "state-machine-arn",
+];
+
+/// `max-live` → `PREVIEW_MAX_LIVE`.
+pub fn env_name(key: &str) -> String {
+    format!("PREVIEW_{}", key.replace('-', "_").to_ascii_uppercase())
+}
+
+fn nonempty(key: &str, v: &str) -> Result<String, StepError> {
+    if v.is_empty() {
+        Err(StepError::Config(format!(
+            "{} must not be empty",
+            env_name(key)
+        )))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+fn number<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, StepError> {
+    v.parse().map_err(|_| {
+        StepError::Config(format!(
+            "{} must be a whole number, got '{v}'",
+            env_name(key)
+        ))
+    })
+}
+
+fn boolean(key: &str, v: &str) -> Result<bool, StepError> {
+    match v {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" | "" => Ok(false),
+        _ => Err(StepError::Config(format!(
+            "{} must be true or false, got '{v}'",
+            env_name(key)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let c = Config::default();
+        assert_eq!(
+            (c.max_live, c.instance_type.as_str(), c.default_ttl_minutes),
+            (3, "t3.large", 120)
+        );
+        assert_eq!((c.min_ttl_minutes, c.max_lifetime_minutes), (30, 480));
+        c.check().unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let env: HashMap<&str, &str> = [
+            ("PREVIEW_MAX_LIVE", "5"),
+            ("PREVIEW_SECURITY_GROUP_IDS", "sg-1, sg-2"),
+            ("PREVIEW_USE_SPOT", "true"),
+        ]
+        .into();
+        let c = Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.max_live, 5);
+        assert_eq!(c.security_group_ids, vec!["sg-1", "sg-2"]);
+        assert!(c.use_spot);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err =
+            Config::from_lookup(|k| (k == "PREVIEW_MAX_LIVE").then(|| "three".into())).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("PREVIEW_MAX_LIVE must be a whole number"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ssm_overrides_only_runtime_dials() {
+        let mut c = Config::default();
+        c.apply_overrides([("/dspace-preview/x/config/max-live", "1")])
+            .unwrap();
+        assert_eq!(c.max_live, 1);
+        let err = c
+            .apply_overrides([("/dspace-preview/x/config/stack", "y")])
+            .unwrap_err();
+        assert!(err.to_string().contains("not a run-time dial"));
+        let err = c
+            .apply_overrides([("/dspace-preview/x/config/default-ttl-minutes", "10")])
+            .unwrap_err();
+        assert!(err.to_string().contains("min (30) <= default (10)"));
+    }
+
+    #[test]
+    fn every_key_is_settable() {
+        for key in ALL_KEYS {
+            let mut c = Config::default();
+            let value = match key {
+                "use-spot" => "true",
+                k if k.ends_with("minutes")
+                    || k.ends_with("seconds")
+                    || k == "max-live"
+                    || k == "volume-gib" =>
+                {
+                    "31"
+                }
+                _ => "x",
+            };
+            c.set(key, value).unwrap_or_else(|e| panic!("{key}: {e}"));
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The pure domain: requests, ids, TTL rules, tag and parameter names, URLs. No AWS calls here.
+
+pub mod names;
+pub mod preview_id;
+pub mod request;
+pub mod slots;
+pub mod tags;
+pub mod ttl;
+pub mod urls;

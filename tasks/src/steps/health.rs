@@ -1,0 +1,280 @@
+//! Step 3: run the instance's health check over SSM until it is healthy, failed, or out of time.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use aws_sdk_ssm::types::CommandInvocationStatus;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::Ctx;
+use crate::domain::preview_id::PreviewId;
+use crate::domain::tags;
+use crate::error::{Result, StepError};
+use crate::instances;
+use crate::step::Step;
+use crate::steps::types::LaunchedInstance;
+
+/// The command SSM runs on the instance (installed by the AMI, see `ami/`).
+pub const HEALTH_COMMAND: &str = "/opt/dspace-preview/bin/preview-health";
+/// The health script's exit code for "not yet".
+pub const EXIT_NOT_YET: i32 = 75;
+/// How long one SSM invocation may take before we call it "not yet".
+const INVOCATION_WAIT: StdDuration = StdDuration::from_secs(60);
+
+/// Input: the preview and what `launch` wrote.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HealthInput {
+    /// The preview id.
+    pub preview_id: PreviewId,
+    /// The launched instance.
+    pub instance: LaunchedInstance,
+}
+
+/// Output: healthy, or pending (the state machine asks again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthOutput {
+    /// `healthy` or `pending`.
+    pub status: String,
+    /// The boot phase the instance reported.
+    pub phase: String,
+    /// The checks that passed.
+    pub passed: Vec<String>,
+    /// What the last check said.
+    pub detail: String,
+    /// Checks run in this invocation.
+    pub probes: u32,
+}
+
+/// One health check's verdict, as the script prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// healthy | pending | failed.
+    #[serde(default)]
+    pub status: String,
+    /// Boot phase.
+    #[serde(default)]
+    pub phase: String,
+    /// Checks passed so far.
+    #[serde(default)]
+    pub passed: Vec<String>,
+    /// Failure or progress detail.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// What one probe found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// All checks pass.
+    Healthy(Report),
+    /// Still booting or building.
+    NotYet(Report),
+    /// Broken for good (merge conflict, build failure, crashed container).
+    Failed(Report),
+}
+
+/// The health step.
+pub struct CheckHealth;
+
+impl Step for CheckHealth {
+    const NAME: &'static str = "check-health";
+    type Input = HealthInput;
+    type Output = HealthOutput;
+    async fn run(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput> {
+        check_health(ctx, input).await
+    }
+}
+
+/// Polls within this invocation's budget; state transitions are billed, Lambda seconds are cheap.
+pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput> {
+    let config = ctx.config().await?;
+    let instance_id = input.instance.instance_id.as_str();
+    let started = Instant::now();
+    let budget = StdDuration::from_secs(config.health_poll_budget_seconds);
+    let interval = StdDuration::from_secs(config.health_poll_interval_seconds);
+    let mut probes = 0;
+    loop {
+        instances::alive(&ctx.clients.ec2, instance_id).await?;
+        let probe = probe(&ctx.clients.ssm, instance_id).await?;
+        probes += 1;
+        let report = match probe {
+            Probe::Healthy(report) => {
+                instances::set_tags(
+                    &ctx.clients.ec2,
+                    &[instance_id.to_string()],
+                    &[(tags::PHASE, tags::phase::HEALTHY.into())],
+                )
+                .await?;
+                return Ok(output("healthy", report, probes));
+            }
+            Probe::Failed(report) => {
+                return Err(StepError::HealthCheckFailed(format!(
+                    "{instance_id} failed in phase '{}': {}",
+                    report.phase, report.detail
+                )))
+            }
+            Probe::NotYet(report) => report,
+        };
+        if Utc::now() > input.instance.health_deadline {
+            return Err(StepError::HealthCheckFailed(format!(
+                "{instance_id} was not healthy {} minutes after launch; last phase '{}': {}",
+                config.health_deadline_minutes, report.phase, report.detail
+            )));
+        }
+        if started.elapsed() + interval > budget {
+            instances::set_tags(
+                &ctx.clients.ec2,
+                &[instance_id.to_string()],
+                &[(tags::PHASE, tags::phase::BUILDING.into())],
+            )
+            .await?;
+            return Ok(output("pending", report, probes));
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+fn output(status: &str, report: Report, probes: u32) -> HealthOutput {
+    HealthOutput {
+        status: status.into(),
+        phase: report.phase,
+        passed: report.passed,
+        detail: report.detail,
+        probes,
+    }
+}
+
+/// Runs the health command once and reads its verdict.
+pub async fn probe(ssm: &aws_sdk_ssm::Client, instance_id: &str) -> Result<Probe> {
+    let sent = ssm
+        .send_command()
+        .document_name("AWS-RunShellScript")
+        .instance_ids(instance_id)
+        .parameters("commands", vec![HEALTH_COMMAND.to_string()])
+        .timeout_seconds(30)
+        .comment("dspace-preview health check")
+        .send()
+        .await;
+    let command_id = match sent {
+        Ok(out) => out
+            .command()
+            .and_then(|c| c.command_id())
+            .unwrap_or_default()
+            .to_string(),
+        // The SSM agent registers a minute or so after boot.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_invalid_instance_id()) =>
+        {
+            return Ok(not_yet("booting", "the SSM agent has not registered yet"))
+        }
+        Err(e) => return Err(StepError::from_sdk("ssm:SendCommand", e)),
+    };
+    let started = Instant::now();
+    let mut pause = StdDuration::from_millis(500);
+    loop {
+        let got = ssm
+            .get_command_invocation()
+            .command_id(&command_id)
+            .instance_id(instance_id)
+            .send()
+            .await;
+        match got {
+            Ok(inv) => {
+                let stdout = inv.standard_output_content().unwrap_or_default();
+                let stderr = inv.standard_error_content().unwrap_or_default();
+                match inv.status() {
+                    Some(CommandInvocationStatus::Success) => {
+                        return Ok(Probe::Healthy(parse_report(stdout, "ready", "")))
+                    }
+                    Some(CommandInvocationStatus::Failed)
+                        if inv.response_code() == EXIT_NOT_YET =>
+                    {
+                        return Ok(Probe::NotYet(parse_report(stdout, "unknown", stderr)))
+                    }
+                    Some(CommandInvocationStatus::Failed) => {
+                        let mut report = parse_report(stdout, "unknown", stderr);
+                        if report.detail.is_empty() {
+                            report.detail =
+                                format!("health check exited with {}", inv.response_code());
+                        }
+                        return Ok(Probe::Failed(report));
+                    }
+                    Some(
+                        CommandInvocationStatus::TimedOut
+                        | CommandInvocationStatus::Cancelled
+                        | CommandInvocationStatus::Cancelling,
+                    ) => {
+                        return Ok(not_yet(
+                            "unknown",
+                            "the health check did not finish in time",
+                        ))
+                    }
+                    _ => {}
+                }
+            }
+            // Right after SendCommand the invocation may not be visible yet.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_invocation_does_not_exist()) => {}
+            Err(e) => return Err(StepError::from_sdk("ssm:GetCommandInvocation", e)),
+        }
+        if started.elapsed() > INVOCATION_WAIT {
+            return Ok(not_yet("unknown", "the health check is still running"));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(StdDuration::from_secs(5));
+    }
+}
+
+fn not_yet(phase: &str, detail: &str) -> Probe {
+    Probe::NotYet(Report {
+        status: "pending".into(),
+        phase: phase.into(),
+        passed: Vec::new(),
+        detail: detail.into(),
+    })
+}
+
+/// Reads the script's JSON line; anything else becomes the detail text.
+pub fn parse_report(stdout: &str, default_phase: &str, stderr: &str) -> Report {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
+    let mut report = line
+        .and_then(|l| serde_json::from_str::<Report>(l).ok())
+        .unwrap_or_else(|| Report {
+            detail: [stdout.trim(), stderr.trim()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("; "),
+            ..Report::default()
+        });
+    if report.phase.is_empty() {
+        report.phase = default_phase.to_string();
+    }
+    report.detail.truncate(2000);
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_json_line() {
+        let r = parse_report("noise\n{\"status\":\"pending\",\"phase\":\"building-backend\",\"passed\":[\"db\"],\"detail\":\"mvn\"}\n", "x", "");
+        assert_eq!(r.phase, "building-backend");
+        assert_eq!(r.passed, vec!["db"]);
+    }
+
+    #[test]
+    fn plain_output_becomes_detail() {
+        let r = parse_report("", "unknown", "No such file");
+        assert_eq!(r.detail, "No such file");
+        assert_eq!(r.phase, "unknown");
+    }
+}

@@ -1,0 +1,79 @@
+//! Step 4: record the preview's URLs (tags and output) and its first expiry.
+
+use chrono::Utc;
+use serde::Deserialize;
+
+use crate::aws::Ctx;
+use crate::domain::preview_id::PreviewId;
+use crate::domain::request::PreviewRequest;
+use crate::domain::tags;
+use crate::domain::ttl::seconds_until;
+use crate::domain::urls::PreviewUrls;
+use crate::error::{Result, StepError};
+use crate::instances;
+use crate::step::Step;
+use crate::steps::types::{Expiry, LaunchedInstance, Ready};
+
+/// Input: the preview, its request and its instance.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordUrlInput {
+    /// The preview id.
+    pub preview_id: PreviewId,
+    /// The request (for the TTL).
+    pub request: PreviewRequest,
+    /// The launched instance.
+    pub instance: LaunchedInstance,
+}
+
+/// The record-URL step.
+pub struct RecordUrl;
+
+impl Step for RecordUrl {
+    const NAME: &'static str = "record-url";
+    type Input = RecordUrlInput;
+    type Output = Ready;
+    async fn run(ctx: &Ctx, input: RecordUrlInput) -> Result<Ready> {
+        record_url(ctx, input).await
+    }
+}
+
+/// Reads the public DNS name, builds and tags the URLs, and sets the first expiry.
+pub async fn record_url(ctx: &Ctx, input: RecordUrlInput) -> Result<Ready> {
+    let config = ctx.config().await?;
+    let request = input.request.validate(&config.request_rules())?;
+    let instance_id = &input.instance.instance_id;
+    let instance = instances::alive(&ctx.clients.ec2, instance_id).await?;
+    let public_dns = instance.public_dns_name().unwrap_or_default().to_string();
+    if public_dns.is_empty() {
+        return Err(StepError::LaunchFailed(format!(
+            "{instance_id} has no public DNS name: launch into a subnet that assigns public IPs in a VPC with DNS hostnames"
+        )));
+    }
+    let urls = PreviewUrls::for_host(&public_dns);
+    let now = Utc::now();
+    let expires_at =
+        config
+            .lifetime()
+            .first_expiry(input.instance.launched_at, now, request.ttl_minutes);
+    instances::set_tags(
+        &ctx.clients.ec2,
+        std::slice::from_ref(instance_id),
+        &[
+            (tags::UI_URL, urls.ui_url.clone()),
+            (tags::REST_URL, urls.rest_url.clone()),
+            (tags::EXPIRES_AT, expires_at.to_rfc3339()),
+            (tags::PHASE, tags::phase::HEALTHY.into()),
+        ],
+    )
+    .await?;
+    Ok(Ready {
+        public_dns,
+        ui_url: urls.ui_url,
+        rest_url: urls.rest_url,
+        ready_at: now,
+        expiry: Expiry {
+            expires_at,
+            seconds_left: seconds_until(expires_at, now),
+        },
+    })
+}

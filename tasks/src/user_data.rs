@@ -1,0 +1,186 @@
+//! Renders the instance boot script (from `ami/boot/boot.sh`) with one preview's config.
+
+use crate::config::Config;
+use crate::domain::preview_id::PreviewId;
+use crate::domain::request::{Source, ValidRequest, BACKEND_REPO, UI_REPO};
+use crate::error::{Result, StepError};
+
+/// The boot script template, compiled in so the Lambda needs no files.
+pub const BOOT_SCRIPT: &str = include_str!("../../ami/boot/boot.sh");
+/// The line of the template that the config replaces.
+pub const CONFIG_MARKER: &str = "# @PREVIEW_CONFIG@";
+/// EC2's limit on raw user data.
+pub const USER_DATA_LIMIT: usize = 16 * 1024;
+
+/// The user data for one preview: the boot script with its config block filled in.
+pub fn render(
+    config: &Config,
+    region: &str,
+    id: &PreviewId,
+    request: &ValidRequest,
+) -> Result<String> {
+    let names = config.names();
+    let (backend_pr, backend_sha, backend_branch) = source_vars(&request.backend);
+    let (ui_pr, ui_sha, ui_branch) = source_vars(&request.ui);
+    let env_overrides: Vec<String> = request
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let vars: [(&str, String); 18] = [
+        ("PREVIEW_ID", id.to_string()),
+        ("PREVIEW_STACK", config.stack.clone()),
+        ("AWS_REGION", region.to_string()),
+        ("LOG_GROUP", names.log_group()),
+        ("PARAMETER_PREFIX", names.preview_path(id)),
+        (
+            "BACKEND_REPO",
+            format!("https://github.com/{BACKEND_REPO}.git"),
+        ),
+        ("UI_REPO", format!("https://github.com/{UI_REPO}.git")),
+        ("BACKEND_PR", backend_pr),
+        ("BACKEND_SHA", backend_sha),
+        ("BACKEND_BRANCH", backend_branch),
+        ("UI_PR", ui_pr),
+        ("UI_SHA", ui_sha),
+        ("UI_BRANCH", ui_branch),
+        ("BASE_BRANCH", request.base_branch.clone()),
+        (
+            "SAMPLE_CONTENT",
+            request.sample_content.as_str().to_string(),
+        ),
+        ("ADMIN_EMAIL", config.admin_email.clone()),
+        ("ENV_OVERRIDES", env_overrides.join("\n")),
+        ("REQUESTER", request.requester.clone()),
+    ];
+    let block: String = vars
+        .iter()
+        .map(|(k, v)| format!("{k}={}\n", shell_quote(v)))
+        .collect();
+    let mut lines = BOOT_SCRIPT.lines();
+    let mut out = String::with_capacity(BOOT_SCRIPT.len() + block.len());
+    let mut replaced = false;
+    for line in &mut lines {
+        if !replaced && line.trim_end() == CONFIG_MARKER {
+            out.push_str(&block);
+            replaced = true;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !replaced {
+        return Err(StepError::Config(format!(
+            "the boot script has no '{CONFIG_MARKER}' line; rebuild with ami/boot/boot.sh"
+        )));
+    }
+    if out.len() > USER_DATA_LIMIT {
+        return Err(StepError::InvalidRequest(format!(
+            "the rendered boot script is {} bytes, over EC2's {USER_DATA_LIMIT}: use fewer or shorter environment overrides",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+fn source_vars(source: &Option<Source>) -> (String, String, String) {
+    match source {
+        Some(Source::Pr { number, head_sha }) => (
+            number.to_string(),
+            head_sha.clone().unwrap_or_default(),
+            String::new(),
+        ),
+        Some(Source::Branch { name }) => (String::new(), String::new(), name.clone()),
+        None => Default::default(),
+    }
+}
+
+/// Single-quotes a value for POSIX shells.
+pub fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r#"'\''"#))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::request::{PreviewRequest, SourceInput};
+
+    fn largest_request(config: &Config) -> ValidRequest {
+        let long_branch = format!("feature/{}", "x".repeat(92));
+        let mut request = PreviewRequest {
+            sources: vec![
+                SourceInput {
+                    repo: BACKEND_REPO.into(),
+                    branch: Some(long_branch.clone()),
+                    base: Some(long_branch.clone()),
+                    ..Default::default()
+                },
+                SourceInput {
+                    repo: UI_REPO.into(),
+                    branch: Some(long_branch.clone()),
+                    base: Some(long_branch),
+                    ..Default::default()
+                },
+            ],
+            requester: "a".repeat(100),
+            ..Default::default()
+        };
+        // Fill the override budget to the byte.
+        for i in 0..8 {
+            request
+                .env
+                .insert(format!("webui__P__{i:0>90}"), "v".repeat(154));
+        }
+        let used: usize = request.env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        assert!(
+            used <= crate::domain::request::MAX_ENV_BYTES
+                && used > crate::domain::request::MAX_ENV_BYTES - 100,
+            "{used}"
+        );
+        request.validate(&config.request_rules()).unwrap()
+    }
+
+    #[test]
+    fn the_largest_request_fits_in_user_data() {
+        let config = Config::default();
+        let id = PreviewId::parse(&format!("dsp-{}", "a".repeat(76))).unwrap();
+        let out = render(&config, "ap-southeast-2", &id, &largest_request(&config)).unwrap();
+        assert!(out.len() <= USER_DATA_LIMIT, "{} bytes", out.len());
+        assert!(!out.contains(CONFIG_MARKER));
+    }
+
+    #[test]
+    fn config_block_is_quoted_and_complete() {
+        let config = Config::default();
+        let request = PreviewRequest {
+            sources: vec![SourceInput {
+                repo: BACKEND_REPO.into(),
+                pr: Some(42),
+                head_sha: Some("a".repeat(40)),
+                ..Default::default()
+            }],
+            requester: "bob".into(),
+            ..Default::default()
+        }
+        .validate(&config.request_rules())
+        .unwrap();
+        let id = PreviewId::parse("dsp-b42-202611281930-0001").unwrap();
+        let out = render(&config, "us-east-1", &id, &request).unwrap();
+        assert!(out.starts_with("#!"));
+        for line in [
+            "PREVIEW_ID='dsp-b42-202611281930-0001'",
+            "BACKEND_PR='42'",
+            "UI_PR=''",
+            "BASE_BRANCH='main'",
+            "SAMPLE_CONTENT='entities'",
+            "PARAMETER_PREFIX='/dspace-preview/dspace-preview/previews/dsp-b42-202611281930-0001'",
+        ] {
+            assert!(out.lines().any(|l| l == line), "missing {line}");
+        }
+    }
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
+    }
+}
