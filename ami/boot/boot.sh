@@ -15,7 +15,7 @@ mkdir -p "$PREVIEW_STATE_DIR"
 # The settings on disk (0600): preview-boot reads them, and a person can re-run it.
 for var in PREVIEW_ID PREVIEW_STACK AWS_REGION LOG_GROUP PARAMETER_PREFIX BACKEND_REPO UI_REPO \
            BACKEND_PR BACKEND_SHA UI_PR UI_SHA BACKEND_BRANCH UI_BRANCH BASE_BRANCH \
-           SAMPLE_CONTENT ADMIN_EMAIL ENV_OVERRIDES; do
+           SAMPLE_CONTENT ADMIN_EMAIL ENV_OVERRIDES REQUESTER; do
   printf '%s=%q\n' "$var" "${!var:-}"
 done >"$PREVIEW_STATE_DIR/config.env"
 

@@ -94,6 +94,8 @@ called() {
   grep -q -- "$pattern" "$S/calls.log"
 }
 not_called() { ! called "$@"; }
+# built SERVICE...: a `docker compose ... build` call for exactly these services.
+built() { sed -n 's/^docker compose .* build //p' "$S/calls.log" | grep -qxF -- "$*"; }
 env_has() { grep -qxF -- "$1" "$ROOT/var/lib/dspace-preview/compose.env"; }
 failure_starts() { [[ "$(state failure)" == "$1"* ]]; }
 # The -f files of the `up` call, one per line, relative to the machine root.

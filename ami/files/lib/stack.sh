@@ -109,7 +109,9 @@ dc_quiet() { dc_args; docker "${DC_ARGS[@]}" "$@"; }
 
 build_side() { # side service...
   local side="$1"; shift
-  if ! dc build --progress plain "$@"; then
+  # Plain progress: the whole build output goes to the boot log (and CloudWatch).
+  export BUILDKIT_PROGRESS=plain
+  if ! dc build "$@"; then
     fail build-failed "$side image build failed (log stream $PREVIEW_ID/boot)"
   fi
 }
