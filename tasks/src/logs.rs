@@ -17,47 +17,57 @@ pub struct LogLine {
     pub message: String,
 }
 
-/// The last `limit` lines of a preview's streams, oldest first; empty when nothing was logged yet.
+/// The last `limit` lines across a preview's streams, oldest first; empty when nothing was logged yet.
+///
+/// One DescribeLogStreams plus one backwards GetLogEvents per stream: reads only the tail, however
+/// long the build log grew.
 pub async fn tail(
     logs: &aws_sdk_cloudwatchlogs::Client,
     names: &Names,
     id: &PreviewId,
     limit: usize,
 ) -> Result<Vec<LogLine>> {
-    let mut lines: Vec<LogLine> = Vec::new();
-    let mut next: Option<String> = None;
-    // FilterLogEvents pages forward in time; keep only the newest `limit` as we go.
-    loop {
+    let streams = match logs
+        .describe_log_streams()
+        .log_group_name(names.log_group())
+        .log_stream_name_prefix(names.log_stream_prefix(id))
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .log_streams()
+            .iter()
+            .filter_map(|s| s.log_stream_name().map(str::to_string))
+            .collect::<Vec<_>>(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(StepError::from_sdk("logs:DescribeLogStreams", e)),
+    };
+    let per_stream = i32::try_from(limit.min(10_000)).unwrap_or(10_000);
+    let mut lines = Vec::new();
+    for stream in streams {
         let out = logs
-            .filter_log_events()
+            .get_log_events()
             .log_group_name(names.log_group())
-            .log_stream_name_prefix(names.log_stream_prefix(id))
-            .set_next_token(next.take())
+            .log_stream_name(&stream)
+            .start_from_head(false)
+            .limit(per_stream)
             .send()
-            .await;
-        let out = match out {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(Vec::new())
-            }
-            Err(e) => return Err(StepError::from_sdk("logs:FilterLogEvents", e)),
-        };
+            .await
+            .map_err(|e| StepError::from_sdk("logs:GetLogEvents", e))?;
         lines.extend(out.events().iter().map(|e| LogLine {
-            stream: e.log_stream_name().unwrap_or_default().to_string(),
+            stream: stream.clone(),
             timestamp: e.timestamp().unwrap_or_default(),
             message: e.message().unwrap_or_default().trim_end().to_string(),
         }));
-        if lines.len() > limit {
-            lines.drain(..lines.len() - limit);
-        }
-        match out.next_token() {
-            Some(token) if !out.events().is_empty() => next = Some(token.to_string()),
-            _ => break,
-        }
     }
     lines.sort_by_key(|l| l.timestamp);
+    if lines.len() > limit {
+        lines.drain(..lines.len() - limit);
+    }
     Ok(lines)
 }

@@ -1,6 +1,8 @@
 //! Step 3: run the instance's health check over SSM until it is healthy, failed, or out of time.
 
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
+
+use tokio::time::Instant;
 
 use aws_sdk_ssm::types::CommandInvocationStatus;
 use chrono::Utc;
