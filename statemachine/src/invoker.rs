@@ -27,7 +27,12 @@ impl TaskFailure {
     /// `{"errorType":..,"errorMessage":..}` (its `Diagnostic`, camelCase, in that field order);
     /// Lambda returns that body unchanged and Step Functions puts it in `Cause`.
     pub fn aws_cause(&self) -> String {
-        json!({"errorType": self.error, "errorMessage": self.cause}).to_string()
+        // Built by hand: serde_json's map would sort the keys, but the order is lambda_runtime's.
+        format!(
+            "{{\"errorType\":{},\"errorMessage\":{}}}",
+            Value::String(self.error.clone()),
+            Value::String(self.cause.clone())
+        )
     }
 }
 
