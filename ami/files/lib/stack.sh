@@ -107,13 +107,20 @@ dc() { dc_args; run docker "${DC_ARGS[@]}" "$@"; }
 # The same, not logged: for commands that carry a secret.
 dc_quiet() { dc_args; docker "${DC_ARGS[@]}" "$@"; }
 
+# A hung build (a stuck download, a test that never ends) must not hold the preview forever.
+PREVIEW_BUILD_TIMEOUT="${PREVIEW_BUILD_TIMEOUT:-3600}"
+
 build_side() { # side service...
-  local side="$1"; shift
+  local side="$1" rc=0; shift
   # Plain progress: the whole build output goes to the boot log (and CloudWatch).
   export BUILDKIT_PROGRESS=plain
-  if ! dc build "$@"; then
-    fail build-failed "$side image build failed (log stream $PREVIEW_ID/boot)"
-  fi
+  dc_args
+  run timeout "$PREVIEW_BUILD_TIMEOUT" docker "${DC_ARGS[@]}" build "$@" || rc=$?
+  case "$rc" in
+    0) ;;
+    124) fail timeout "$side image build did not finish within ${PREVIEW_BUILD_TIMEOUT}s" ;;
+    *) fail build-failed "$side image build failed (log stream $PREVIEW_ID/boot)" ;;
+  esac
 }
 
 start_stack() {
