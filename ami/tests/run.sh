@@ -28,6 +28,13 @@ check() {
 # shellcheck source=health_scenarios.sh
 . "$AMI/tests/health_scenarios.sh"
 
+# The scripts under test need jq (installed on the AMI); so do the assertions.
+if ! command -v jq >/dev/null; then
+  not_ok "jq is required (apt-get install -y jq)"
+  printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
+  exit 1
+fi
+
 static_tests
 boot_tests
 health_tests
