@@ -38,13 +38,33 @@ async fn string_operators() {
         ("StringMatches", "*b", true),
         ("StringMatches", "a*", false),
     ] {
-        assert_eq!(matches(json!({"Variable": "$.v", op: val}), i.clone()).await, want, "{op} {val}");
+        assert_eq!(
+            matches(json!({"Variable": "$.v", op: val}), i.clone()).await,
+            want,
+            "{op} {val}"
+        );
     }
-    for (op, want) in [("StringEqualsPath", true), ("StringLessThanPath", false), ("StringGreaterThanEqualsPath", true), ("StringLessThanEqualsPath", true), ("StringGreaterThanPath", false)] {
-        assert_eq!(matches(json!({"Variable": "$.v", op: "$.o"}), i.clone()).await, want, "{op}");
+    for (op, want) in [
+        ("StringEqualsPath", true),
+        ("StringLessThanPath", false),
+        ("StringGreaterThanEqualsPath", true),
+        ("StringLessThanEqualsPath", true),
+        ("StringGreaterThanPath", false),
+    ] {
+        assert_eq!(
+            matches(json!({"Variable": "$.v", op: "$.o"}), i.clone()).await,
+            want,
+            "{op}"
+        );
     }
     // A number is not a string: comparison is false, not an error.
-    assert!(!matches(json!({"Variable": "$.v", "StringEquals": "1"}), json!({"v": 1})).await);
+    assert!(
+        !matches(
+            json!({"Variable": "$.v", "StringEquals": "1"}),
+            json!({"v": 1})
+        )
+        .await
+    );
 }
 
 #[tokio::test]
@@ -58,7 +78,11 @@ async fn numeric_operators() {
         ("NumericLessThanEquals", 5.0, true),
         ("NumericGreaterThanEquals", 5.1, false),
     ] {
-        assert_eq!(matches(json!({"Variable": "$.v", op: val}), i.clone()).await, want, "{op} {val}");
+        assert_eq!(
+            matches(json!({"Variable": "$.v", op: val}), i.clone()).await,
+            want,
+            "{op} {val}"
+        );
     }
     for (op, path, want) in [
         ("NumericEqualsPath", "$.o", true),
@@ -67,15 +91,37 @@ async fn numeric_operators() {
         ("NumericLessThanEqualsPath", "$.o", true),
         ("NumericGreaterThanEqualsPath", "$.big", false),
     ] {
-        assert_eq!(matches(json!({"Variable": "$.v", op: path}), i.clone()).await, want, "{op}");
+        assert_eq!(
+            matches(json!({"Variable": "$.v", op: path}), i.clone()).await,
+            want,
+            "{op}"
+        );
     }
 }
 
 #[tokio::test]
 async fn boolean_and_timestamp_operators() {
-    assert!(matches(json!({"Variable": "$.b", "BooleanEquals": true}), json!({"b": true})).await);
-    assert!(!matches(json!({"Variable": "$.b", "BooleanEquals": true}), json!({"b": "true"})).await);
-    assert!(matches(json!({"Variable": "$.b", "BooleanEqualsPath": "$.c"}), json!({"b": false, "c": false})).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.b", "BooleanEquals": true}),
+            json!({"b": true})
+        )
+        .await
+    );
+    assert!(
+        !matches(
+            json!({"Variable": "$.b", "BooleanEquals": true}),
+            json!({"b": "true"})
+        )
+        .await
+    );
+    assert!(
+        matches(
+            json!({"Variable": "$.b", "BooleanEqualsPath": "$.c"}),
+            json!({"b": false, "c": false})
+        )
+        .await
+    );
     let i = json!({"t": "2024-01-01T10:00:00Z", "u": "2024-01-01T11:00:00+01:00", "later": "2024-06-01T00:00:00Z"});
     for (op, val, want) in [
         ("TimestampEquals", "2024-01-01T10:00:00Z", true),
@@ -84,7 +130,11 @@ async fn boolean_and_timestamp_operators() {
         ("TimestampLessThanEquals", "2024-01-01T10:00:00Z", true),
         ("TimestampGreaterThanEquals", "2024-01-01T10:00:01Z", false),
     ] {
-        assert_eq!(matches(json!({"Variable": "$.t", op: val}), i.clone()).await, want, "{op}");
+        assert_eq!(
+            matches(json!({"Variable": "$.t", op: val}), i.clone()).await,
+            want,
+            "{op}"
+        );
     }
     for (op, path, want) in [
         ("TimestampEqualsPath", "$.u", true),
@@ -93,7 +143,11 @@ async fn boolean_and_timestamp_operators() {
         ("TimestampLessThanEqualsPath", "$.u", true),
         ("TimestampGreaterThanEqualsPath", "$.later", false),
     ] {
-        assert_eq!(matches(json!({"Variable": "$.t", op: path}), i.clone()).await, want, "{op}");
+        assert_eq!(
+            matches(json!({"Variable": "$.t", op: path}), i.clone()).await,
+            want,
+            "{op}"
+        );
     }
 }
 
@@ -112,9 +166,19 @@ async fn type_tests_and_combinators() {
         ("$.s", "IsPresent", true),
         ("$.missing", "IsPresent", false),
     ] {
-        assert_eq!(matches(json!({"Variable": var, op: true}), i.clone()).await, want, "{var} {op}");
+        assert_eq!(
+            matches(json!({"Variable": var, op: true}), i.clone()).await,
+            want,
+            "{var} {op}"
+        );
     }
-    assert!(matches(json!({"Variable": "$.missing", "IsPresent": false}), i.clone()).await);
+    assert!(
+        matches(
+            json!({"Variable": "$.missing", "IsPresent": false}),
+            i.clone()
+        )
+        .await
+    );
     let and = json!({"And": [{"Variable": "$.num", "NumericGreaterThan": 1}, {"Not": {"Variable": "$.s", "StringEquals": "y"}}]});
     assert!(matches(and, i.clone()).await);
     let or = json!({"Or": [{"Variable": "$.num", "NumericGreaterThan": 9}, {"Variable": "$.b", "BooleanEquals": true}]});
@@ -131,7 +195,10 @@ async fn choice_events_and_missing_variable() {
     let d = env.done(&arn).await;
     assert_eq!(d.status, ExecutionStatus::Failed);
     assert_eq!(d.error.as_deref(), Some("States.Runtime"));
-    assert!(d.cause.unwrap().contains("Invalid path '$.x' : No results for path: $['x']"));
+    assert!(d
+        .cause
+        .unwrap()
+        .contains("Invalid path '$.x' : No results for path: $['x']"));
 
     let env = common::env(Invoker::echo()).await;
     let def = json!({"StartAt": "C", "States": {
@@ -140,11 +207,22 @@ async fn choice_events_and_missing_variable() {
     let arn = env.start(&def, &json!({"x": 2}));
     let d = env.done(&arn).await;
     assert_eq!(d.error.as_deref(), Some("States.NoChoiceMatched"));
-    let arn2 = env.engine.start_execution(&d.state_machine_arn, Some("two"), Some("{\"x\":1}")).unwrap().0;
+    let arn2 = env
+        .engine
+        .start_execution(&d.state_machine_arn, Some("two"), Some("{\"x\":1}"))
+        .unwrap()
+        .0;
     env.done(&arn2).await;
     assert_eq!(
         types(&env.history(&arn2)),
-        vec!["ExecutionStarted", "ChoiceStateEntered", "ChoiceStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
+        vec![
+            "ExecutionStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
     );
 }
 
@@ -156,22 +234,42 @@ async fn wait_seconds_on_virtual_clock() {
     env.until(&arn, "WaitStateEntered").await;
     env.advance(7199);
     tokio::task::yield_now().await;
-    assert_eq!(env.engine.describe_execution(&arn).unwrap().status, ExecutionStatus::Running);
+    assert_eq!(
+        env.engine.describe_execution(&arn).unwrap().status,
+        ExecutionStatus::Running
+    );
     env.advance(1);
     let d = env.done(&arn).await;
     assert_eq!(d.status, ExecutionStatus::Succeeded);
     let h = env.history(&arn);
-    let entered = h.iter().find(|e| e.event_type == "WaitStateEntered").unwrap().timestamp;
-    let exited = h.iter().find(|e| e.event_type == "WaitStateExited").unwrap().timestamp;
+    let entered = h
+        .iter()
+        .find(|e| e.event_type == "WaitStateEntered")
+        .unwrap()
+        .timestamp;
+    let exited = h
+        .iter()
+        .find(|e| e.event_type == "WaitStateExited")
+        .unwrap()
+        .timestamp;
     assert_eq!((exited - entered).num_seconds(), 7200);
 }
 
 #[tokio::test]
 async fn wait_timestamp_forms() {
     for (state, input) in [
-        (json!({"Type": "Wait", "Timestamp": "2024-05-01T13:00:00Z", "Next": "E"}), json!({})),
-        (json!({"Type": "Wait", "TimestampPath": "$.at", "Next": "E"}), json!({"at": "2024-05-01T13:00:00Z"})),
-        (json!({"Type": "Wait", "SecondsPath": "$.s", "Next": "E"}), json!({"s": 3600})),
+        (
+            json!({"Type": "Wait", "Timestamp": "2024-05-01T13:00:00Z", "Next": "E"}),
+            json!({}),
+        ),
+        (
+            json!({"Type": "Wait", "TimestampPath": "$.at", "Next": "E"}),
+            json!({"at": "2024-05-01T13:00:00Z"}),
+        ),
+        (
+            json!({"Type": "Wait", "SecondsPath": "$.s", "Next": "E"}),
+            json!({"s": 3600}),
+        ),
     ] {
         let env = env(Invoker::echo()).await;
         let def = json!({"StartAt": "W", "States": {"W": state, "E": {"Type": "Succeed"}}});
@@ -179,7 +277,10 @@ async fn wait_timestamp_forms() {
         env.until(&arn, "WaitStateEntered").await;
         env.advance(3599);
         tokio::task::yield_now().await;
-        assert_eq!(env.engine.describe_execution(&arn).unwrap().status, ExecutionStatus::Running);
+        assert_eq!(
+            env.engine.describe_execution(&arn).unwrap().status,
+            ExecutionStatus::Running
+        );
         env.advance(1);
         assert_eq!(env.done(&arn).await.status, ExecutionStatus::Succeeded);
     }
@@ -192,21 +293,34 @@ async fn wait_timestamp_path_without_zone_is_runtime_error() {
     let arn = env.start(&def, &json!({"at": "2024-05-01T13:00:00"}));
     let d = env.done(&arn).await;
     assert_eq!(d.error.as_deref(), Some("States.Runtime"));
-    assert_eq!(types(&env.history(&arn)), vec!["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]);
+    assert_eq!(
+        types(&env.history(&arn)),
+        vec!["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"]
+    );
 }
 
 #[tokio::test]
 async fn stop_during_wait_aborts() {
     let env = env(Invoker::echo()).await;
-    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}});
+    let def =
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}});
     let arn = env.start(&def, &json!({}));
     env.until(&arn, "WaitStateEntered").await;
-    env.engine.stop_execution(&arn, Some("Stopped"), Some("by test")).await.unwrap();
+    env.engine
+        .stop_execution(&arn, Some("Stopped"), Some("by test"))
+        .await
+        .unwrap();
     let d = env.done(&arn).await;
     assert_eq!(d.status, ExecutionStatus::Aborted);
-    assert_eq!((d.error.as_deref(), d.cause.as_deref()), (Some("Stopped"), Some("by test")));
+    assert_eq!(
+        (d.error.as_deref(), d.cause.as_deref()),
+        (Some("Stopped"), Some("by test"))
+    );
     let h = env.history(&arn);
-    assert_eq!(types(&h), vec!["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]);
+    assert_eq!(
+        types(&h),
+        vec!["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
+    );
     assert_eq!(h[2].previous_event_id, 0);
 }
 
@@ -219,5 +333,8 @@ async fn execution_timeout_times_out() {
     env.advance(60);
     let d = env.done(&arn).await;
     assert_eq!(d.status, ExecutionStatus::TimedOut);
-    assert_eq!(types(&env.history(&arn)), vec!["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]);
+    assert_eq!(
+        types(&env.history(&arn)),
+        vec!["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    );
 }

@@ -126,7 +126,10 @@ async fn missing_parameter_path_names_the_field() {
 
 #[tokio::test]
 async fn task_result_selector_result_path_output_path() {
-    let env = env(Invoker::new(|_, _, _| Reply::Ok(json!({"status": "ok", "noise": 1})))).await;
+    let env = env(Invoker::new(|_, _, _| {
+        Reply::Ok(json!({"status": "ok", "noise": 1}))
+    }))
+    .await;
     let def = json!({
         "StartAt": "T",
         "States": {
@@ -143,9 +146,15 @@ async fn task_result_selector_result_path_output_path() {
     });
     let arn = env.start(&def, &json!({"id": 7}));
     let d = env.done(&arn).await;
-    assert_eq!(parse(&d.output), json!({"id": 7, "result": {"status": "ok", "code": 200}}));
+    assert_eq!(
+        parse(&d.output),
+        json!({"id": 7, "result": {"status": "ok", "code": 200}})
+    );
     let calls = env.invoker.calls();
-    assert_eq!(calls[0].0, "arn:aws:lambda:us-east-1:000000000000:function:work");
+    assert_eq!(
+        calls[0].0,
+        "arn:aws:lambda:us-east-1:000000000000:function:work"
+    );
     assert_eq!(calls[0].1, json!({"id": 7}));
     let h = env.history(&arn);
     assert_eq!(
@@ -197,7 +206,10 @@ async fn plain_lambda_arn_uses_lambda_function_events() {
             "ExecutionSucceeded"
         ]
     );
-    assert_eq!(h[2].detail_str("resource"), Some("arn:aws:lambda:us-east-1:000000000000:function:work"));
+    assert_eq!(
+        h[2].detail_str("resource"),
+        Some("arn:aws:lambda:us-east-1:000000000000:function:work")
+    );
     assert!(h[3].details_key.is_none());
 }
 
@@ -218,7 +230,14 @@ async fn output_path_missing_intermediate_is_missing_property() {
     );
     assert_eq!(
         types(&env.history(&arn)),
-        vec!["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded", "ExecutionFailed"]
+        vec![
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionSucceeded",
+            "ExecutionFailed"
+        ]
     );
 }
 
@@ -228,8 +247,14 @@ async fn fail_state_with_paths_and_succeed_state() {
     let def = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$.c"}}});
     let arn = env.start(&def, &json!({"e": "Bad", "c": "because"}));
     let d = env.done(&arn).await;
-    assert_eq!((d.error.as_deref(), d.cause.as_deref()), (Some("Bad"), Some("because")));
-    assert_eq!(types(&env.history(&arn)), vec!["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]);
+    assert_eq!(
+        (d.error.as_deref(), d.cause.as_deref()),
+        (Some("Bad"), Some("because"))
+    );
+    assert_eq!(
+        types(&env.history(&arn)),
+        vec!["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]
+    );
 
     let env = env_again().await;
     let def = json!({"StartAt": "S", "States": {"S": {"Type": "Succeed", "OutputPath": "$.a"}}});
@@ -238,7 +263,12 @@ async fn fail_state_with_paths_and_succeed_state() {
     assert_eq!(parse(&d.output), json!([1]));
     assert_eq!(
         types(&env.history(&arn)),
-        vec!["ExecutionStarted", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
+        vec![
+            "ExecutionStarted",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
     );
 }
 

@@ -9,10 +9,20 @@ use std::time::Duration;
 
 async fn reopen(env: &Env, invoker: Invoker) -> Env {
     env.engine.halt();
-    let engine = Engine::open(&env.dir, Arc::new(env.clock.clone()), Arc::new(invoker.clone()), subs())
-        .await
-        .unwrap();
-    Env { engine, clock: env.clock.clone(), invoker, dir: env.dir.clone() }
+    let engine = Engine::open(
+        &env.dir,
+        Arc::new(env.clock.clone()),
+        Arc::new(invoker.clone()),
+        subs(),
+    )
+    .await
+    .unwrap();
+    Env {
+        engine,
+        clock: env.clock.clone(),
+        invoker,
+        dir: env.dir.clone(),
+    }
 }
 
 #[tokio::test]
@@ -22,16 +32,29 @@ async fn wait_timer_is_rearmed_after_restart() {
     let arn = env.start(&def, &json!({"v": 1}));
     env.until(&arn, "WaitStateEntered").await;
     let env2 = reopen(&env, Invoker::echo()).await;
-    assert_eq!(env2.engine.describe_execution(&arn).unwrap().status, ExecutionStatus::Running);
+    assert_eq!(
+        env2.engine.describe_execution(&arn).unwrap().status,
+        ExecutionStatus::Running
+    );
     env2.clock.advance(Duration::from_secs(1800));
     tokio::task::yield_now().await;
-    assert_eq!(env2.engine.describe_execution(&arn).unwrap().status, ExecutionStatus::Running);
+    assert_eq!(
+        env2.engine.describe_execution(&arn).unwrap().status,
+        ExecutionStatus::Running
+    );
     env2.clock.advance(Duration::from_secs(1800));
     let d = env2.done(&arn).await;
     assert_eq!(parse(&d.output), json!({"v": 1}));
     assert_eq!(
         types(&env2.history(&arn)),
-        vec!["ExecutionStarted", "WaitStateEntered", "WaitStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+        vec![
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
     );
 }
 
@@ -46,20 +69,30 @@ async fn waiting_token_is_accepted_after_restart_and_timeout_rearmed() {
     let arn = env.start(&def, &json!({}));
     let token = token_from(&env.until(&arn, "TaskSubmitted").await);
     let env2 = reopen(&env, invoker.clone()).await;
-    env2.engine.send_task_success(&token, "{\"back\":1}").await.unwrap();
+    env2.engine
+        .send_task_success(&token, "{\"back\":1}")
+        .await
+        .unwrap();
     let d = env2.done(&arn).await;
     assert_eq!(parse(&d.output), json!({"back": 1}));
     // Submitted before the restart: the function is not invoked again.
     assert_eq!(invoker.calls().len(), 1);
 
     // Same again, but let the re-armed timeout fire.
-    let arn = env2.engine.start_execution(&d.state_machine_arn, Some("second"), None).unwrap().0;
+    let arn = env2
+        .engine
+        .start_execution(&d.state_machine_arn, Some("second"), None)
+        .unwrap()
+        .0;
     let token = token_from(&env2.until(&arn, "TaskSubmitted").await);
     let env3 = reopen(&env2, invoker.clone()).await;
     env3.clock.advance(Duration::from_secs(100));
     let d = env3.done(&arn).await;
     assert_eq!(d.error.as_deref(), Some("States.Timeout"));
-    assert!(matches!(env3.engine.send_task_success(&token, "{}").await, Err(Error::TaskTimedOut)));
+    assert!(matches!(
+        env3.engine.send_task_success(&token, "{}").await,
+        Err(Error::TaskTimedOut)
+    ));
 }
 
 #[tokio::test]

@@ -46,7 +46,11 @@ impl Invoker {
 }
 
 impl TaskInvoker for Invoker {
-    fn invoke(&self, function: &str, payload: Value) -> BoxFuture<'static, Result<Value, TaskFailure>> {
+    fn invoke(
+        &self,
+        function: &str,
+        payload: Value,
+    ) -> BoxFuture<'static, Result<Value, TaskFailure>> {
         let n = {
             let mut c = self.calls.lock().unwrap();
             c.push((function.to_string(), payload.clone()));
@@ -61,7 +65,9 @@ impl TaskInvoker for Invoker {
 }
 
 pub fn start_time() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub fn temp_dir() -> PathBuf {
@@ -87,10 +93,20 @@ pub fn subs() -> HashMap<String, String> {
 pub async fn env(invoker: Invoker) -> Env {
     let clock = ManualClock::new(start_time());
     let dir = temp_dir();
-    let engine = Engine::open(&dir, Arc::new(clock.clone()), Arc::new(invoker.clone()), subs())
-        .await
-        .unwrap();
-    Env { engine, clock, invoker, dir }
+    let engine = Engine::open(
+        &dir,
+        Arc::new(clock.clone()),
+        Arc::new(invoker.clone()),
+        subs(),
+    )
+    .await
+    .unwrap();
+    Env {
+        engine,
+        clock,
+        invoker,
+        dir,
+    }
 }
 
 impl Env {
@@ -107,10 +123,13 @@ impl Env {
     }
 
     pub async fn done(&self, arn: &str) -> preview_statemachine::ExecutionDescription {
-        tokio::time::timeout(Duration::from_secs(20), self.engine.wait_for_completion(arn))
-            .await
-            .expect("execution did not finish (hang guard)")
-            .unwrap()
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            self.engine.wait_for_completion(arn),
+        )
+        .await
+        .expect("execution did not finish (hang guard)")
+        .unwrap()
     }
 
     pub async fn until(&self, arn: &str, event_type: &str) -> Vec<HistoryEvent> {
@@ -158,7 +177,11 @@ pub fn parse(s: &Option<String>) -> Value {
 
 /// The task token from the last TaskScheduled event's parameters (Payload.token).
 pub fn token_from(h: &[HistoryEvent]) -> String {
-    let ev = h.iter().rev().find(|e| e.event_type == "TaskScheduled").expect("scheduled");
+    let ev = h
+        .iter()
+        .rev()
+        .find(|e| e.event_type == "TaskScheduled")
+        .expect("scheduled");
     let params: Value = serde_json::from_str(ev.detail_str("parameters").unwrap()).unwrap();
     params["Payload"]["token"].as_str().unwrap().to_string()
 }
