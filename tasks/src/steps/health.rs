@@ -123,7 +123,7 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
                 config.health_deadline_minutes, report.phase, report.detail
             )));
         }
-        if started.elapsed() + interval > budget {
+        if started.elapsed() + interval >= budget {
             instances::set_tags(
                 &ctx.clients.ec2,
                 &[instance_id.to_string()],
