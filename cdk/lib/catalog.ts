@@ -1,0 +1,69 @@
+/**
+ * What the stack is made of, by name: the Lambda binaries, their timeouts, and the ASL
+ * placeholders each one fills. One place, so the stack, the packaging script and the tests agree.
+ */
+
+/** The tag every preview instance carries with the deployment name (tasks/src/domain/tags.rs). */
+export const STACK_TAG = 'dspace-preview:stack';
+
+/**
+ * Tags the steps change on a running instance (tasks/src/domain/tags.rs: PHASE, UI_URL, REST_URL,
+ * EXPIRES_AT, ENDED). CreateTags after launch is limited to these keys, so no step can relabel
+ * an instance as belonging to another deployment.
+ */
+export const MUTABLE_TAGS = [
+  'dspace-preview:phase',
+  'dspace-preview:ui-url',
+  'dspace-preview:rest-url',
+  'dspace-preview:expires-at',
+  'dspace-preview:ended',
+];
+
+/** The tag the Packer recipe puts on the AMI (ami/packer/dspace-preview.pkr.hcl). */
+export const AMI_TAG = { key: 'Project', value: 'dspace-preview' };
+
+/** One Lambda binary of the `preview-tasks` crate (tasks/src/bin/<bin>.rs). */
+export interface StepSpec {
+  /** The binary name: `target/lambda/<bin>/bootstrap.zip`, and the function name suffix. */
+  readonly bin: string;
+  /** The construct id. */
+  readonly id: string;
+  /** Lambda timeout in seconds (at most the ASL's TimeoutSeconds for the state). */
+  readonly timeoutSeconds: number;
+  /** The ASL placeholder this function's ARN fills, if it is a state machine task. */
+  readonly placeholder?: string;
+}
+
+/** The seven steps of the state machine and the reaper. */
+export const STEPS: readonly StepSpec[] = [
+  { bin: 'check-capacity', id: 'CheckCapacity', timeoutSeconds: 60, placeholder: 'CheckCapacityFunctionArn' },
+  { bin: 'launch', id: 'Launch', timeoutSeconds: 120, placeholder: 'LaunchFunctionArn' },
+  // Polls for up to health-poll-budget-seconds (600) per invocation; the ASL allows 900.
+  { bin: 'check-health', id: 'CheckHealth', timeoutSeconds: 900, placeholder: 'CheckHealthFunctionArn' },
+  { bin: 'record-url', id: 'RecordUrl', timeoutSeconds: 120, placeholder: 'RecordUrlFunctionArn' },
+  { bin: 'await-expiry', id: 'AwaitExpiry', timeoutSeconds: 60, placeholder: 'AwaitExpiryFunctionArn' },
+  { bin: 'extend', id: 'Extend', timeoutSeconds: 120, placeholder: 'ExtendFunctionArn' },
+  { bin: 'terminate', id: 'Terminate', timeoutSeconds: 120, placeholder: 'TerminateFunctionArn' },
+  { bin: 'reaper', id: 'Reaper', timeoutSeconds: 300 },
+];
+
+/** The web app's binary (crate `preview-web`). */
+export const WEB_BIN = 'dspace-preview-web';
+
+/**
+ * The dials the stack writes to `/dspace-preview/<stack>/config/<key>`. Only run-time keys may
+ * live there (tasks/src/config.rs RUNTIME_KEYS): any other key makes every step fail.
+ */
+export const RUNTIME_PARAMETER_KEYS = [
+  'max-live',
+  'instance-type',
+  'default-ttl-minutes',
+  'max-lifetime-minutes',
+  'health-deadline-minutes',
+  'use-spot',
+] as const;
+
+/** `max-live` → `PREVIEW_MAX_LIVE` (tasks/src/config.rs env_name). */
+export function envName(key: string): string {
+  return `PREVIEW_${key.replace(/-/g, '_').toUpperCase()}`;
+}

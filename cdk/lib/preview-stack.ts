@@ -1,0 +1,713 @@
+import * as path from 'node:path';
+import * as cdk from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as r53targets from 'aws-cdk-lib/aws-route53-targets';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+
+import { lambdaCode } from './artifacts';
+import { readAsl, substitute } from './asl';
+import { AMI_TAG, MUTABLE_TAGS, RUNTIME_PARAMETER_KEYS, STACK_TAG, STEPS, StepSpec, WEB_BIN, envName } from './catalog';
+
+/** The repository root (cdk/ is one level down). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export interface PreviewStackProps extends cdk.StackProps {
+  /**
+   * The deployment's name (`PREVIEW_STACK`): the `dspace-preview:stack` tag value, the SSM root
+   * `/dspace-preview/<deployment>`, the preview log group and the prefix of every function name.
+   * Lower-case letters, digits and dashes. Default `dspace-preview`.
+   */
+  readonly deployment?: string;
+  /** Folder with `<bin>/bootstrap.zip` (or `<bin>/bootstrap`) per Lambda binary. */
+  readonly lambdaDir: string;
+  /** The ASL file. Default `statemachine/preview.asl.json` of this repository. */
+  readonly aslPath?: string;
+  /** Architecture the Lambda zips were built for. Default arm64. */
+  readonly lambdaArchitecture?: 'arm64' | 'x86_64';
+  /** Deploy the web app (needs its zip). Default true. */
+  readonly web?: boolean;
+
+  /** An existing VPC for the previews (with `subnetId`). Default: a new VPC, public subnets only, no NAT. */
+  readonly vpcId?: string;
+  /** The subnet previews launch into; must give instances public IPv4 addresses. */
+  readonly subnetId?: string;
+  /** Who may reach previews on port 80. Default everyone (`0.0.0.0/0` and `::/0`). */
+  readonly allowedCidrs?: string[];
+
+  /** At most this many live previews (`max-live`). Default 3. */
+  readonly maxLive?: number;
+  /** EC2 instance type (`instance-type`). Default t3.large (matches the x86_64 AMI). */
+  readonly instanceType?: string;
+  /** TTL when a request names none. Default 120. */
+  readonly defaultTtlMinutes?: number;
+  /** Shortest TTL. Default 30. */
+  readonly minTtlMinutes?: number;
+  /** Hard maximum lifetime, extensions included. Default 480. */
+  readonly maxLifetimeMinutes?: number;
+  /** How long a preview may take to become healthy. Default 60. */
+  readonly healthDeadlineMinutes?: number;
+  /** Try spot first. Default false. */
+  readonly useSpot?: boolean;
+  /** Root volume size; at least the AMI's (60 GB by default in ami/packer). Default 60. */
+  readonly volumeGib?: number;
+  /** The admin e-mail of every preview's DSpace. */
+  readonly adminEmail?: string;
+
+  /** SSM parameter holding the AMI id (Packer writes it). Default `/dspace-preview/ami-id`. */
+  readonly amiParameter?: string;
+  /**
+   * A fixed AMI id instead: the stack writes it to `/dspace-preview/<deployment>/ami-id`, reads
+   * the AMI from there, and may launch only that image.
+   */
+  readonly amiId?: string;
+  /** The account that owns the AMI (when no `amiId`). Default this account. */
+  readonly amiOwner?: string;
+
+  /** Minutes between reaper runs. Default 15. */
+  readonly reaperIntervalMinutes?: number;
+  /** Retention of every log group, in days. Default 30. */
+  readonly logRetentionDays?: number;
+  /** Send alarm notifications (failed executions, reaper errors) to this address. */
+  readonly alarmEmail?: string;
+
+  /** Serve the web app on this name through CloudFront (needs `certificateArn`). */
+  readonly domainName?: string;
+  /** ACM certificate for `domainName`, in us-east-1. */
+  readonly certificateArn?: string;
+  /** Route 53 zone to add the alias records to (with `hostedZoneName`). */
+  readonly hostedZoneId?: string;
+  readonly hostedZoneName?: string;
+}
+
+/** Every resolved dial: the props with defaults filled in. */
+interface Dials {
+  maxLive: number;
+  instanceType: string;
+  defaultTtlMinutes: number;
+  minTtlMinutes: number;
+  maxLifetimeMinutes: number;
+  healthDeadlineMinutes: number;
+  useSpot: boolean;
+  volumeGib: number;
+  adminEmail: string;
+}
+
+/** dspace-preview: the step Lambdas, the state machine, the reaper, the web app and their IAM. */
+export class PreviewStack extends cdk.Stack {
+  /** The deployment name (`PREVIEW_STACK`). */
+  readonly deployment: string;
+  /** The step functions by binary name (reaper included). */
+  readonly functions: Record<string, lambda.Function> = {};
+  readonly stateMachine: sfn.StateMachine;
+  readonly webFunction?: lambda.Function;
+  readonly instanceRole: iam.Role;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly previewLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: PreviewStackProps) {
+    super(scope, id, props);
+    const d = (this.deployment = props.deployment ?? 'dspace-preview');
+    if (!/^[a-z][a-z0-9-]{0,29}[a-z0-9]$/.test(d)) {
+      throw new Error(`deployment '${d}': 2 to 31 lower-case letters, digits and dashes, starting with a letter`);
+    }
+    const dials = resolveDials(props);
+    const retention = props.logRetentionDays ?? 30;
+    const logRetention = retentionDays(retention);
+    const architecture = props.lambdaArchitecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64;
+    const aslPath = props.aslPath ?? path.join(REPO_ROOT, 'statemachine', 'preview.asl.json');
+    const aslTimeout = readAsl(aslPath).TimeoutSeconds as number | undefined;
+    if (aslTimeout !== undefined && (dials.maxLifetimeMinutes + dials.healthDeadlineMinutes) * 60 > aslTimeout) {
+      throw new Error(
+        `maxLifetimeMinutes + healthDeadlineMinutes (${dials.maxLifetimeMinutes + dials.healthDeadlineMinutes} min) ` +
+          `exceeds the state machine's TimeoutSeconds (${aslTimeout} s) in ${aslPath}`,
+      );
+    }
+    cdk.Tags.of(this).add('dspace-preview:deployment', d);
+
+    // ---- names and ARNs (built from names, so policies never depend on the resources) ----
+    const root = `/dspace-preview/${d}`;
+    const param = (name: string) =>
+      this.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') });
+    const pathArns = (p: string) => [param(p), param(`${p}/*`)];
+    const ec2Arn = (resource: string, resourceName: string, account?: string) =>
+      this.formatArn({ service: 'ec2', resource, resourceName, account });
+    const stateMachineName = d;
+    const stateMachineArn = this.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: stateMachineName,
+      arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const executionsArn = this.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachineName}:*`,
+      arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    // ---- network: previews are public on port 80 only ----
+    let vpc: ec2.IVpc;
+    let subnetId: string;
+    if (props.vpcId !== undefined || props.subnetId !== undefined) {
+      if (!props.vpcId || !props.subnetId) throw new Error('give both vpcId and subnetId, or neither');
+      vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: cdk.Fn.getAzs() });
+      subnetId = props.subnetId;
+    } else {
+      // Public subnets only and no NAT gateway: nothing here costs money while idle.
+      const created = new ec2.Vpc(this, 'Vpc', {
+        ipAddresses: ec2.IpAddresses.cidr('10.80.0.0/16'),
+        maxAzs: 2,
+        natGateways: 0,
+        subnetConfiguration: [{ name: 'previews', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+        restrictDefaultSecurityGroup: false,
+      });
+      vpc = created;
+      subnetId = created.publicSubnets[0].subnetId;
+    }
+    const sg = (this.securityGroup = new ec2.SecurityGroup(this, 'PreviewSecurityGroup', {
+      vpc,
+      description: `dspace-preview ${d}: HTTP (80) in to the preview proxy, anything out`,
+      allowAllOutbound: true,
+    }));
+    for (const cidr of props.allowedCidrs ?? ['0.0.0.0/0', '::/0']) {
+      const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
+      sg.addIngressRule(peer, ec2.Port.tcp(80), 'DSpace UI and REST API through the preview proxy');
+    }
+
+    // ---- the previews' log group and the instance role ----
+    const previewLogs = (this.previewLogGroup = new logs.LogGroup(this, 'PreviewLogs', {
+      logGroupName: root,
+      retention: logRetention,
+      removalPolicy: cdk.RemovalPolicy.DESTROY,
+    }));
+    const previewLogArns = [
+      this.formatArn({ service: 'logs', resource: 'log-group', resourceName: root, arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME }),
+      previewLogs.logGroupArn, // ...:log-group:<name>:* (its streams)
+    ];
+    const instanceRole = (this.instanceRole = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `dspace-preview ${d} instances: SSM (health checks, sessions), their log group, their admin password`,
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    }));
+    instanceRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'OwnLogGroupOnly',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: previewLogArns,
+      }),
+    );
+    instanceRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'StoreAdminPassword',
+        actions: ['ssm:PutParameter'],
+        resources: [param(`${root}/previews/*/admin-password`)],
+      }),
+    );
+    const instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: instanceRole });
+
+    // ---- the AMI ----
+    let amiParameter = props.amiParameter ?? '/dspace-preview/ami-id';
+    const amiOwner = props.amiOwner ?? this.account;
+    let imageStatement: iam.PolicyStatement;
+    if (props.amiId !== undefined) {
+      if (!/^ami-[0-9a-f]{8,17}$/.test(props.amiId)) throw new Error(`amiId '${props.amiId}' is not an AMI id`);
+      amiParameter = `${root}/ami-id`;
+      new ssm.StringParameter(this, 'AmiId', {
+        parameterName: amiParameter,
+        stringValue: props.amiId,
+        dataType: ssm.ParameterDataType.AWS_EC2_IMAGE,
+        description: 'The AMI previews launch from (fixed by the CDK app)',
+      });
+      imageStatement = new iam.PolicyStatement({
+        sid: 'RunOnlyOurImage',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('image', props.amiId, '')],
+      });
+    } else {
+      // The AMI changes with every Packer build, so the image is pinned by owner and tag instead.
+      imageStatement = new iam.PolicyStatement({
+        sid: 'RunOnlyOurImages',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('image', '*', '')],
+        conditions: { StringEquals: { 'ec2:Owner': amiOwner, [`ec2:ResourceTag/${AMI_TAG.key}`]: AMI_TAG.value } },
+      });
+    }
+
+    // ---- the dials: environment (deployment structure) and SSM (run-time overrides) ----
+    const environment: Record<string, string> = {
+      [envName('stack')]: d,
+      [envName('max-live')]: String(dials.maxLive),
+      [envName('instance-type')]: dials.instanceType,
+      [envName('ami-parameter')]: amiParameter,
+      [envName('subnet-id')]: subnetId,
+      [envName('security-group-ids')]: sg.securityGroupId,
+      [envName('instance-profile')]: instanceProfile.instanceProfileName,
+      [envName('use-spot')]: String(dials.useSpot),
+      [envName('default-ttl-minutes')]: String(dials.defaultTtlMinutes),
+      [envName('min-ttl-minutes')]: String(dials.minTtlMinutes),
+      [envName('max-lifetime-minutes')]: String(dials.maxLifetimeMinutes),
+      [envName('health-deadline-minutes')]: String(dials.healthDeadlineMinutes),
+      [envName('volume-gib')]: String(dials.volumeGib),
+      [envName('admin-email')]: dials.adminEmail,
+      [envName('state-machine-arn')]: stateMachineArn,
+      RUST_LOG: 'info',
+    };
+    const runtimeValues: Record<(typeof RUNTIME_PARAMETER_KEYS)[number], string> = {
+      'max-live': String(dials.maxLive),
+      'instance-type': dials.instanceType,
+      'default-ttl-minutes': String(dials.defaultTtlMinutes),
+      'max-lifetime-minutes': String(dials.maxLifetimeMinutes),
+      'health-deadline-minutes': String(dials.healthDeadlineMinutes),
+      'use-spot': String(dials.useSpot),
+    };
+    for (const key of RUNTIME_PARAMETER_KEYS) {
+      new ssm.StringParameter(this, `Dial-${key}`, {
+        parameterName: `${root}/config/${key}`,
+        stringValue: runtimeValues[key],
+        description: `dspace-preview dial ${key}: change it at run time with aws ssm put-parameter --overwrite`,
+      });
+    }
+
+    // ---- the functions ----
+    const makeFunction = (spec: StepSpec, functionName: string, description: string) => {
+      const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: logRetention,
+        removalPolicy: cdk.RemovalPolicy.DESTROY,
+      });
+      // Our own role, not the default one: no AWSLambdaBasicExecutionRole (logs on every group).
+      const role = new iam.Role(this, `${spec.id}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `dspace-preview ${d}: the ${spec.bin} function`,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'OwnLogGroup',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      const fn = new lambda.Function(this, spec.id, {
+        functionName,
+        description,
+        runtime: lambda.Runtime.PROVIDED_AL2023,
+        handler: 'bootstrap',
+        architecture,
+        code: lambdaCode(props.lambdaDir, spec.bin),
+        memorySize: 256,
+        timeout: cdk.Duration.seconds(spec.timeoutSeconds),
+        role,
+        logGroup,
+        environment,
+      });
+      return fn;
+    };
+    for (const spec of STEPS) {
+      this.functions[spec.bin] = makeFunction(spec, `${d}-${spec.bin}`, `dspace-preview ${d}: ${spec.bin} step`);
+    }
+    const fn = this.functions;
+
+    // ---- least privilege, statement by statement ----
+    const grant = (bins: string[], statement: iam.PolicyStatement) => {
+      for (const bin of bins) fn[bin].addToRolePolicy(statement);
+    };
+    const readsConfig = ['check-capacity', 'launch', 'check-health', 'record-url', 'extend', 'reaper'];
+    grant(
+      readsConfig,
+      new iam.PolicyStatement({
+        sid: 'ReadRuntimeDials',
+        actions: ['ssm:GetParametersByPath'],
+        resources: pathArns(`${root}/config`),
+      }),
+    );
+    grant(
+      ['check-capacity', 'launch', 'check-health', 'record-url', 'terminate', 'reaper'],
+      // Describe* actions cannot be limited to resources in IAM; they only read.
+      new iam.PolicyStatement({ sid: 'FindInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }),
+    );
+    grant(
+      ['check-health', 'record-url', 'await-expiry', 'extend', 'terminate', 'reaper'],
+      new iam.PolicyStatement({
+        sid: 'TagOurInstances',
+        actions: ['ec2:CreateTags'],
+        resources: [ec2Arn('instance', '*')],
+        conditions: {
+          StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: d },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': MUTABLE_TAGS },
+        },
+      }),
+    );
+    grant(
+      ['check-capacity', 'terminate', 'reaper'],
+      new iam.PolicyStatement({
+        sid: 'ReadSlots',
+        actions: ['ssm:GetParametersByPath'],
+        resources: pathArns(`${root}/slots`),
+      }),
+    );
+    grant(
+      ['check-capacity'],
+      new iam.PolicyStatement({
+        sid: 'TakeSlots',
+        actions: ['ssm:PutParameter'],
+        resources: [param(`${root}/slots/*`)],
+      }),
+    );
+    grant(
+      ['terminate', 'reaper'],
+      new iam.PolicyStatement({
+        sid: 'EndPreviews',
+        actions: ['ssm:GetParametersByPath', 'ssm:DeleteParameters'],
+        resources: [param(`${root}/previews/*`), param(`${root}/slots/*`)],
+      }),
+    );
+    grant(
+      ['terminate', 'reaper'],
+      new iam.PolicyStatement({
+        sid: 'TerminateOurInstancesOnly',
+        actions: ['ec2:TerminateInstances'],
+        resources: [ec2Arn('instance', '*')],
+        conditions: { StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: d } },
+      }),
+    );
+    grant(
+      ['await-expiry'],
+      new iam.PolicyStatement({
+        sid: 'StoreTaskToken',
+        actions: ['ssm:PutParameter'],
+        resources: [param(`${root}/previews/*/task-token`)],
+      }),
+    );
+    grant(
+      ['reaper'],
+      new iam.PolicyStatement({
+        sid: 'CheckOwnerExecutions',
+        actions: ['states:DescribeExecution'],
+        resources: [executionsArn],
+      }),
+    );
+
+    // check-health: Run Command on our instances only, with the one document it uses.
+    grant(
+      ['check-health'],
+      new iam.PolicyStatement({
+        sid: 'HealthCommandDocument',
+        actions: ['ssm:SendCommand'],
+        resources: [this.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: 'AWS-RunShellScript' })],
+      }),
+    );
+    grant(
+      ['check-health'],
+      new iam.PolicyStatement({
+        sid: 'HealthCommandOnOurInstancesOnly',
+        actions: ['ssm:SendCommand'],
+        resources: [ec2Arn('instance', '*')],
+        conditions: { StringEquals: { [`ssm:resourceTag/${STACK_TAG}`]: d } },
+      }),
+    );
+    grant(
+      ['check-health'],
+      // GetCommandInvocation supports no resource-level permissions; it only reads results.
+      new iam.PolicyStatement({ sid: 'HealthCommandResult', actions: ['ssm:GetCommandInvocation'], resources: ['*'] }),
+    );
+
+    // launch: RunInstances authorizes every resource the call touches; each is scoped here.
+    grant(
+      ['launch'],
+      new iam.PolicyStatement({ sid: 'InspectImage', actions: ['ec2:DescribeImages'], resources: ['*'] }),
+    );
+    grant(
+      ['launch'],
+      new iam.PolicyStatement({
+        sid: 'ReadAmiParameter',
+        actions: ['ssm:GetParameter'],
+        resources: [param(amiParameter)],
+      }),
+    );
+    grant(
+      ['launch'],
+      new iam.PolicyStatement({
+        sid: 'RunTaggedInstancesWithImdsV2',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('instance', '*')],
+        conditions: {
+          StringEquals: {
+            [`aws:RequestTag/${STACK_TAG}`]: d,
+            // IMDSv2 only: enforced here even if the launch step's MetadataOptions regressed.
+            'ec2:MetadataHttpTokens': 'required',
+            'ec2:InstanceProfile': instanceProfile.instanceProfileArn,
+          },
+          // Hop limit 1: containers on the instance cannot reach the instance role.
+          NumericLessThanEquals: { 'ec2:MetadataHttpPutResponseHopLimit': 1 },
+        },
+      }),
+    );
+    grant(
+      ['launch'],
+      new iam.PolicyStatement({
+        sid: 'RunWithTaggedVolumes',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('volume', '*')],
+        conditions: { StringEquals: { [`aws:RequestTag/${STACK_TAG}`]: d } },
+      }),
+    );
+    grant(['launch'], imageStatement);
+    grant(
+      ['launch'],
+      new iam.PolicyStatement({
+        sid: 'RunInOurSubnetAndSecurityGroup',
+        actions: ['ec2:RunInstances'],
+        resources: [
+          ec2Arn('subnet', subnetId),
+          ec2Arn('security-group', sg.securityGroupId),
+          // Created by the call itself, in the subnet and group above.
+          ec2Arn('network-interface', '*'),
+          // Only with use-spot.
+          ec2Arn('spot-instances-request', '*'),
+          // The snapshots behind the image allowed above.
+          ec2Arn('snapshot', '*', ''),
+        ],
+      }),
+    );
+    grant(
+      ['launch'],
+      new iam.PolicyStatement({
+        sid: 'TagOnLaunchOnly',
+        actions: ['ec2:CreateTags'],
+        resources: [ec2Arn('instance', '*'), ec2Arn('volume', '*')],
+        conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      }),
+    );
+    grant(
+      ['launch'],
+      new iam.PolicyStatement({
+        sid: 'PassTheInstanceRoleOnly',
+        actions: ['iam:PassRole'],
+        resources: [instanceRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }),
+    );
+    grant(
+      ['launch'],
+      // The first spot launch in an account creates EC2's spot service-linked role.
+      new iam.PolicyStatement({
+        sid: 'SpotServiceLinkedRole',
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [
+          this.formatArn({
+            service: 'iam',
+            region: '',
+            resource: 'role',
+            resourceName: 'aws-service-role/spot.amazonaws.com/AWSServiceRoleForEC2Spot',
+          }),
+        ],
+        conditions: { StringLike: { 'iam:AWSServiceName': 'spot.amazonaws.com' } },
+      }),
+    );
+
+    // ---- the state machine ----
+    const substitutions: Record<string, string> = {};
+    for (const spec of STEPS) {
+      if (spec.placeholder) substitutions[spec.placeholder] = fn[spec.bin].functionArn;
+    }
+    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+      retention: logRetention,
+      removalPolicy: cdk.RemovalPolicy.DESTROY,
+    });
+    const sm = (this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromString(substitute(aslPath, substitutions)),
+      // Errors only, without execution data: inputs carry task tokens. The history is the audit log.
+      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
+    }));
+    for (const spec of STEPS) {
+      if (spec.placeholder) fn[spec.bin].grantInvoke(sm);
+    }
+
+    // ---- the reaper, on a schedule ----
+    const reaperMinutes = props.reaperIntervalMinutes ?? 15;
+    new events.Rule(this, 'ReaperSchedule', {
+      description: `dspace-preview ${d}: end previews whose execution is gone or whose lifetime is over`,
+      schedule: events.Schedule.rate(cdk.Duration.minutes(reaperMinutes)),
+      targets: [new targets.LambdaFunction(fn['reaper'], { retryAttempts: 0 })],
+    });
+
+    // ---- alarms ----
+    const topic = props.alarmEmail ? new sns.Topic(this, 'Alarms', { displayName: `dspace-preview ${d}` }) : undefined;
+    if (topic && props.alarmEmail) topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
+    const failed = new cloudwatch.Alarm(this, 'FailedExecutions', {
+      alarmDescription: `dspace-preview ${d}: a preview execution failed or timed out (see its history in the Step Functions console)`,
+      metric: new cloudwatch.MathExpression({
+        expression: 'failed + timedOut',
+        usingMetrics: { failed: sm.metricFailed(), timedOut: sm.metricTimedOut() },
+        period: cdk.Duration.minutes(5),
+        label: 'failed or timed-out executions',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const reaperErrors = new cloudwatch.Alarm(this, 'ReaperErrors', {
+      alarmDescription: `dspace-preview ${d}: the reaper failed (strays may keep running)`,
+      metric: fn['reaper'].metricErrors({ period: cdk.Duration.hours(1) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    if (topic) {
+      failed.addAlarmAction(new cwActions.SnsAction(topic));
+      reaperErrors.addAlarmAction(new cwActions.SnsAction(topic));
+    }
+
+    // ---- the web app ----
+    if (props.web ?? true) {
+      const web = (this.webFunction = makeFunction(
+        { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30 },
+        `${d}-web`,
+        `dspace-preview ${d}: the web app`,
+      ));
+      web.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'StartAndListOurExecutions',
+          actions: ['states:StartExecution', 'states:ListExecutions'],
+          resources: [stateMachineArn],
+        }),
+      );
+      web.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadAndStopOurExecutions',
+          actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'],
+          resources: [executionsArn],
+        }),
+      );
+      web.addToRolePolicy(
+        // Task-token callbacks support no resource-level permissions in IAM: the token itself,
+        // read from /dspace-preview/<deployment>/previews/*, is the capability.
+        new iam.PolicyStatement({
+          sid: 'ExtendAndStopCallbacks',
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: ['*'],
+        }),
+      );
+      web.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'ListInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }),
+      );
+      web.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadPreviewParametersAndDials',
+          actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+          resources: [param(`${root}/previews/*`), ...pathArns(`${root}/config`), ...pathArns(`${root}/slots`)],
+        }),
+      );
+      web.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadPreviewLogs',
+          actions: ['logs:FilterLogEvents', 'logs:GetLogEvents', 'logs:DescribeLogStreams'],
+          resources: previewLogArns,
+        }),
+      );
+      // The app does its own sign-in; the URL itself is public.
+      const url = web.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+      let webUrl: string = url.url;
+      if (props.domainName) {
+        if (!props.certificateArn) throw new Error('domainName needs certificateArn (an ACM certificate in us-east-1)');
+        const distribution = new cloudfront.Distribution(this, 'WebDistribution', {
+          comment: `dspace-preview ${d} web app`,
+          domainNames: [props.domainName],
+          certificate: acm.Certificate.fromCertificateArn(this, 'WebCertificate', props.certificateArn),
+          defaultBehavior: {
+            origin: new origins.FunctionUrlOrigin(url),
+            viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+            cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+            originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+          },
+          priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+        });
+        if (props.hostedZoneId && props.hostedZoneName) {
+          const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+            hostedZoneId: props.hostedZoneId,
+            zoneName: props.hostedZoneName,
+          });
+          const target = route53.RecordTarget.fromAlias(new r53targets.CloudFrontTarget(distribution));
+          new route53.ARecord(this, 'WebAlias', { zone, recordName: props.domainName, target });
+          new route53.AaaaRecord(this, 'WebAliasV6', { zone, recordName: props.domainName, target });
+        }
+        webUrl = `https://${props.domainName}/`;
+        new cdk.CfnOutput(this, 'DistributionDomainName', {
+          value: distribution.distributionDomainName,
+          description: 'Point your DNS name here (CNAME) if Route 53 does not hold the zone',
+        });
+      }
+      new cdk.CfnOutput(this, 'WebUrl', { value: webUrl, description: 'The dspace-preview web app' });
+      new cdk.CfnOutput(this, 'FunctionUrl', { value: url.url, description: "The web app's Lambda Function URL" });
+    }
+
+    new cdk.CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });
+    new cdk.CfnOutput(this, 'PreviewLogGroup', { value: previewLogs.logGroupName });
+    new cdk.CfnOutput(this, 'AmiParameter', {
+      value: amiParameter,
+      description: 'The launch step reads the AMI id from here (Packer writes /dspace-preview/ami-id)',
+    });
+    new cdk.CfnOutput(this, 'ConfigPath', {
+      value: `${root}/config/`,
+      description: 'Run-time dials: aws ssm put-parameter --overwrite --name <path><key> --value ...',
+    });
+  }
+}
+
+function resolveDials(props: PreviewStackProps): Dials {
+  const dials: Dials = {
+    maxLive: props.maxLive ?? 3,
+    instanceType: props.instanceType ?? 't3.large',
+    defaultTtlMinutes: props.defaultTtlMinutes ?? 120,
+    minTtlMinutes: props.minTtlMinutes ?? 30,
+    maxLifetimeMinutes: props.maxLifetimeMinutes ?? 480,
+    healthDeadlineMinutes: props.healthDeadlineMinutes ?? 60,
+    useSpot: props.useSpot ?? false,
+    volumeGib: props.volumeGib ?? 60,
+    adminEmail: props.adminEmail ?? 'admin@preview.dspace.invalid',
+  };
+  for (const key of ['maxLive', 'defaultTtlMinutes', 'minTtlMinutes', 'maxLifetimeMinutes', 'healthDeadlineMinutes', 'volumeGib'] as const) {
+    const v = dials[key];
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${key} must be a whole number of at least 1, got ${v}`);
+  }
+  if (!(dials.minTtlMinutes <= dials.defaultTtlMinutes && dials.defaultTtlMinutes <= dials.maxLifetimeMinutes)) {
+    throw new Error(
+      `TTLs must satisfy minTtlMinutes (${dials.minTtlMinutes}) <= defaultTtlMinutes (${dials.defaultTtlMinutes}) <= maxLifetimeMinutes (${dials.maxLifetimeMinutes})`,
+    );
+  }
+  if (!/^[a-z0-9]+[a-z0-9-]*\.[a-z0-9]+$/.test(dials.instanceType)) {
+    throw new Error(`instanceType '${dials.instanceType}' does not look like an EC2 instance type`);
+  }
+  return dials;
+}
+
+/** Days → the nearest allowed CloudWatch Logs retention (rounded up). */
+function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays)
+    .filter((v): v is number => typeof v === 'number' && v > 0)
+    .sort((a, b) => a - b);
+  const pick = allowed.find((v) => v >= days);
+  if (pick === undefined) throw new Error(`logRetentionDays ${days}: at most ${allowed[allowed.length - 1]}`);
+  return pick as logs.RetentionDays;
+}

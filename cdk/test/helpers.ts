@@ -1,0 +1,155 @@
+/** Shared test set-up: fake Lambda artifacts, a synthesized stack, and template walkers. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as cdk from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+import { STEPS, WEB_BIN } from '../lib/catalog';
+import { PreviewStack, PreviewStackProps, REPO_ROOT } from '../lib/preview-stack';
+
+export { REPO_ROOT };
+export const CDK_DIR = path.resolve(__dirname, '..');
+export const ALL_BINS = [...STEPS.map((s) => s.bin), WEB_BIN];
+
+/** A folder with `<bin>/bootstrap` placeholders for every binary (no Rust compiled in tests). */
+export function fakeLambdaDir(bins: string[] = ALL_BINS): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dspace-preview-lambdas-'));
+  for (const bin of bins) {
+    fs.mkdirSync(path.join(dir, bin));
+    fs.writeFileSync(path.join(dir, bin, 'bootstrap'), '#!/bin/sh\necho placeholder\n', { mode: 0o755 });
+  }
+  return dir;
+}
+
+let shared: string | undefined;
+/** One fake artifact folder per test process. */
+export function sharedLambdaDir(): string {
+  return (shared ??= fakeLambdaDir());
+}
+
+export type Props = Omit<PreviewStackProps, 'lambdaDir'> & { lambdaDir?: string };
+
+/** Synthesizes a stack in-process (same region for every test, so ARNs are comparable). */
+export function synth(props: Props = {}): { stack: PreviewStack; template: Template; json: any } {
+  const app = new cdk.App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'dspace-preview-cdkout-')) });
+  const stack = new PreviewStack(app, 'Test', {
+    env: { region: 'eu-west-1' },
+    ...props,
+    lambdaDir: props.lambdaDir ?? sharedLambdaDir(),
+  });
+  const template = Template.fromStack(stack);
+  return { stack, template, json: template.toJSON() };
+}
+
+const cache = new Map<string, ReturnType<typeof synth>>();
+/** The default stack, synthesized once per test file. */
+export function defaultStack(): ReturnType<typeof synth> {
+  if (!cache.has('default')) cache.set('default', synth());
+  return cache.get('default')!;
+}
+
+/** Resources of one type: [logicalId, resource][]. */
+export function resourcesOfType(json: any, type: string): [string, any][] {
+  return Object.entries(json.Resources as Record<string, any>).filter(([, r]) => r.Type === type);
+}
+
+/**
+ * Renders a CloudFormation value as a string: Fn::Join is joined, `{Fn::GetAtt:[X,Arn]}` becomes
+ * `<<GetAtt:X.Arn>>`, `{Ref:X}` becomes `<<Ref:X>>`; pseudo parameters become readable values.
+ */
+export function render(value: any): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  if (value && typeof value === 'object') {
+    if ('Fn::Join' in value) {
+      const [sep, parts] = value['Fn::Join'];
+      return (parts as any[]).map(render).join(sep);
+    }
+    if ('Fn::GetAtt' in value) return `<<GetAtt:${value['Fn::GetAtt'].join('.')}>>`;
+    if ('Ref' in value) {
+      const pseudo: Record<string, string> = {
+        'AWS::Partition': 'aws',
+        'AWS::Region': 'eu-west-1',
+        'AWS::AccountId': '111122223333',
+        'AWS::URLSuffix': 'amazonaws.com',
+      };
+      return pseudo[value.Ref] ?? `<<Ref:${value.Ref}>>`;
+    }
+  }
+  return JSON.stringify(value);
+}
+
+export interface Statement {
+  /** Where it came from: the policy's or role's logical id. */
+  owner: string;
+  /** The roles it is attached to (logical ids). */
+  roles: string[];
+  sid?: string;
+  effect: string;
+  actions: string[];
+  resources: string[];
+  condition?: Record<string, Record<string, any>>;
+}
+
+/** Every IAM statement of the template: AWS::IAM::Policy, inline role policies, managed policies. */
+export function statements(json: any): Statement[] {
+  const out: Statement[] = [];
+  const push = (owner: string, roles: string[], doc: any) => {
+    for (const s of doc.Statement as any[]) {
+      const arr = (v: any) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+      out.push({
+        owner,
+        roles,
+        sid: s.Sid,
+        effect: s.Effect,
+        actions: arr(s.Action),
+        resources: arr(s.Resource).map(render),
+        condition: s.Condition,
+      });
+    }
+  };
+  for (const [id, r] of Object.entries(json.Resources as Record<string, any>)) {
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
+      push(id, (r.Properties.Roles ?? []).map((x: any) => x.Ref), r.Properties.PolicyDocument);
+    }
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const p of r.Properties.Policies ?? []) push(id, [id], p.PolicyDocument);
+    }
+  }
+  return out;
+}
+
+/** The logical id of the role a function runs as. */
+export function roleOfFunction(json: any, functionLogicalId: string): string {
+  return json.Resources[functionLogicalId].Properties.Role['Fn::GetAtt'][0];
+}
+
+/** The logical id of the function with this name suffix (`<deployment>-<bin>`). */
+export function functionId(json: any, bin: string, deployment = 'dspace-preview'): string {
+  const hit = resourcesOfType(json, 'AWS::Lambda::Function').find(
+    ([, r]) => r.Properties.FunctionName === `${deployment}-${bin}`,
+  );
+  if (!hit) throw new Error(`no function ${deployment}-${bin}`);
+  return hit[0];
+}
+
+/** Statements attached to one function's role. */
+export function statementsOf(json: any, bin: string, deployment = 'dspace-preview'): Statement[] {
+  const role = roleOfFunction(json, functionId(json, bin, deployment));
+  return statements(json).filter((s) => s.roles.includes(role));
+}
+
+/** Does an IAM action pattern (with * and ?) match an action? */
+export function actionMatches(pattern: string, action: string): boolean {
+  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+^${}()|[\]\\?]/g, '\\$&')).join('.*') + '$', 'i');
+  return re.test(action);
+}
+
+/** Reads a `pub const NAME: [&str; N] = [ ... ];` array from a Rust file. */
+export function rustStrArray(file: string, name: string): string[] {
+  const text = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
+  const m = text.match(new RegExp(`pub const ${name}: \\[&str; \\d+\\] = \\[([^\\]]*)\\]`));
+  if (!m) throw new Error(`${name} not found in ${file}`);
+  return [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]);
+}

@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+
+import { RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN, envName } from '../lib/catalog';
+import {
+  REPO_ROOT,
+  defaultStack,
+  fakeLambdaDir,
+  functionId,
+  render,
+  resourcesOfType,
+  rustStrArray,
+  statements,
+  synth,
+} from './helpers';
+
+describe('stack', () => {
+  const { template, json } = defaultStack();
+
+  it('runs the reaper on an EventBridge schedule', () => {
+    const rules = resourcesOfType(json, 'AWS::Events::Rule');
+    assert.equal(rules.length, 1);
+    const [, rule] = rules[0];
+    assert.equal(rule.Properties.ScheduleExpression, 'rate(15 minutes)');
+    assert.equal(rule.Properties.State, 'ENABLED');
+    assert.deepEqual(rule.Properties.Targets[0].Arn, { 'Fn::GetAtt': [functionId(json, 'reaper'), 'Arn'] });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [functionId(json, 'reaper'), 'Arn'] },
+    });
+    assert.equal(synth({ reaperIntervalMinutes: 5 }).json.Resources[rules[0][0]].Properties.ScheduleExpression, 'rate(5 minutes)');
+  });
+
+  it('opens only port 80 to previews', () => {
+    const groups = resourcesOfType(json, 'AWS::EC2::SecurityGroup');
+    assert.equal(groups.length, 1);
+    const ingress = groups[0][1].Properties.SecurityGroupIngress;
+    assert.ok(ingress.length >= 1);
+    for (const rule of ingress) {
+      assert.deepEqual([rule.IpProtocol, rule.FromPort, rule.ToPort], ['tcp', 80, 80]);
+    }
+    assert.deepEqual(resourcesOfType(json, 'AWS::EC2::SecurityGroupIngress'), []);
+    const narrowed = synth({ allowedCidrs: ['192.0.2.0/24'] }).json;
+    const [[, g]] = resourcesOfType(narrowed, 'AWS::EC2::SecurityGroup');
+    assert.deepEqual(g.Properties.SecurityGroupIngress.map((r: any) => r.CidrIp), ['192.0.2.0/24']);
+  });
+
+  it('creates a VPC without NAT gateways by default, and none when given one', () => {
+    assert.equal(resourcesOfType(json, 'AWS::EC2::VPC').length, 1);
+    assert.equal(resourcesOfType(json, 'AWS::EC2::NatGateway').length, 0);
+    const own = synth({ vpcId: 'vpc-0abc', subnetId: 'subnet-0def' }).json;
+    assert.equal(resourcesOfType(own, 'AWS::EC2::VPC').length, 0);
+    const env = own.Resources[functionId(own, 'launch')].Properties.Environment.Variables;
+    assert.equal(env.PREVIEW_SUBNET_ID, 'subnet-0def');
+    const run = statements(own).filter((s) => s.actions.includes('ec2:RunInstances')).flatMap((s) => s.resources);
+    assert.ok(run.includes('arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0def'), 'RunInstances limited to the given subnet');
+    assert.throws(() => synth({ vpcId: 'vpc-0abc' }), /both vpcId and subnetId/);
+  });
+
+  it('sets a retention on every log group', () => {
+    const groups = resourcesOfType(json, 'AWS::Logs::LogGroup');
+    // one per function, the previews' group, the state machine's
+    assert.equal(groups.length, STEPS.length + 1 + 2);
+    for (const [id, g] of groups) assert.equal(g.Properties.RetentionInDays, 30, id);
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/dspace-preview/dspace-preview' });
+    assert.equal(synth({ logRetentionDays: 10 }).template.findResources('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 14 },
+    }) !== undefined, true);
+  });
+
+  it('builds the functions from the cargo-lambda artifacts: provided.al2023, arm64, handler bootstrap', () => {
+    const fns = resourcesOfType(json, 'AWS::Lambda::Function');
+    const names = fns.map(([, f]) => f.Properties.FunctionName).sort();
+    assert.deepEqual(names, [...STEPS.map((s) => `dspace-preview-${s.bin}`), 'dspace-preview-web'].sort());
+    for (const [, f] of fns) {
+      assert.equal(f.Properties.Runtime, 'provided.al2023');
+      assert.deepEqual(f.Properties.Architectures, ['arm64']);
+      assert.equal(f.Properties.Handler, 'bootstrap');
+    }
+    const x86 = synth({ lambdaArchitecture: 'x86_64' }).json;
+    assert.deepEqual(x86.Resources[functionId(x86, 'launch')].Properties.Architectures, ['x86_64']);
+  });
+
+  it('names the same binaries as tasks/src/bin and the packaging script', () => {
+    const bins = fs
+      .readdirSync(path.join(REPO_ROOT, 'tasks', 'src', 'bin'))
+      .filter((f) => f.endsWith('.rs'))
+      .map((f) => f.replace(/\.rs$/, ''))
+      .sort();
+    assert.deepEqual(STEPS.map((s) => s.bin).sort(), bins);
+    const script = fs.readFileSync(path.join(__dirname, '..', 'scripts', 'package-lambdas.sh'), 'utf8');
+    for (const bin of [...bins, WEB_BIN]) assert.ok(script.includes(bin), `package-lambdas.sh should mention ${bin}`);
+  });
+
+  it('passes only dials tasks/src/config.rs knows, as PREVIEW_* variables', () => {
+    const known = new Set(rustStrArray('tasks/src/config.rs', 'ALL_KEYS').map(envName));
+    for (const [, f] of resourcesOfType(json, 'AWS::Lambda::Function')) {
+      const env = f.Properties.Environment.Variables;
+      for (const key of Object.keys(env)) {
+        assert.ok(known.has(key) || key === 'RUST_LOG', `${f.Properties.FunctionName}: ${key} is not a dial`);
+      }
+      assert.equal(env.PREVIEW_STACK, 'dspace-preview');
+      assert.equal(env.PREVIEW_AMI_PARAMETER, '/dspace-preview/ami-id');
+      assert.equal(render(env.PREVIEW_STATE_MACHINE_ARN), 'arn:aws:states:eu-west-1:111122223333:stateMachine:dspace-preview');
+      assert.ok(env.PREVIEW_SECURITY_GROUP_IDS && env.PREVIEW_INSTANCE_PROFILE && env.PREVIEW_SUBNET_ID);
+    }
+    // The state machine ARN the functions get is the one CloudFormation creates.
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'dspace-preview' });
+  });
+
+  it('writes only run-time dials under /dspace-preview/<deployment>/config/', () => {
+    const runtime = new Set(rustStrArray('tasks/src/config.rs', 'RUNTIME_KEYS'));
+    const params = resourcesOfType(json, 'AWS::SSM::Parameter').map(([, p]) => p.Properties);
+    const config = params.filter((p) => p.Name.startsWith('/dspace-preview/dspace-preview/config/'));
+    assert.equal(config.length, RUNTIME_PARAMETER_KEYS.length);
+    const values: Record<string, string> = {};
+    for (const p of config) {
+      const key = p.Name.split('/').pop();
+      assert.ok(runtime.has(key), `${p.Name}: '${key}' is not in RUNTIME_KEYS; every step would fail on it`);
+      values[key] = p.Value;
+    }
+    assert.deepEqual(values, {
+      'max-live': '3',
+      'instance-type': 't3.large',
+      'default-ttl-minutes': '120',
+      'max-lifetime-minutes': '480',
+      'health-deadline-minutes': '60',
+      'use-spot': 'false',
+    });
+    const tuned = synth({ maxLive: 5, instanceType: 't3.xlarge', useSpot: true }).template;
+    tuned.hasResourceProperties('AWS::SSM::Parameter', { Name: '/dspace-preview/dspace-preview/config/max-live', Value: '5' });
+    tuned.hasResourceProperties('AWS::SSM::Parameter', { Name: '/dspace-preview/dspace-preview/config/use-spot', Value: 'true' });
+    tuned.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PREVIEW_INSTANCE_TYPE: 't3.xlarge' }) },
+    });
+  });
+
+  it('checks the dials before deploying', () => {
+    assert.throws(() => synth({ minTtlMinutes: 200 }), /minTtlMinutes/);
+    assert.throws(() => synth({ maxLive: 0 }), /maxLive/);
+    assert.throws(() => synth({ instanceType: 'large' }), /instance type/);
+    assert.throws(() => synth({ deployment: 'Bad_Name' }), /deployment/);
+    assert.throws(() => synth({ amiId: 'not-an-ami' }), /AMI id/);
+  });
+
+  it('names everything after the deployment', () => {
+    const { json: other } = synth({ deployment: 'staging' });
+    assert.ok(functionId(other, 'launch', 'staging'));
+    const run = statements(other).find((s) => s.actions.includes('ec2:TerminateInstances'))!;
+    assert.equal(run.condition?.StringEquals?.['ec2:ResourceTag/dspace-preview:stack'], 'staging');
+    const names = resourcesOfType(other, 'AWS::SSM::Parameter').map(([, p]) => p.Properties.Name);
+    for (const n of names) assert.match(n, /^\/dspace-preview\/staging\/config\//);
+  });
+
+  it('serves the web app from a Function URL and outputs its URL', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [functionId(json, 'web'), 'Arn'] },
+    });
+    assert.ok(json.Outputs.WebUrl, 'WebUrl output');
+    const [[urlId]] = resourcesOfType(json, 'AWS::Lambda::Url');
+    assert.deepEqual(json.Outputs.WebUrl.Value, { 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
+    for (const o of ['StateMachineArn', 'PreviewLogGroup', 'AmiParameter', 'ConfigPath']) assert.ok(json.Outputs[o], o);
+  });
+
+  it('puts CloudFront and a custom domain in front when asked', () => {
+    const { template: t, json: j } = synth({
+      domainName: 'previews.example.org',
+      certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/abc',
+      hostedZoneId: 'Z123',
+      hostedZoneName: 'example.org',
+    });
+    t.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ Aliases: ['previews.example.org'] }),
+    });
+    t.resourceCountIs('AWS::Route53::RecordSet', 2);
+    assert.equal(j.Outputs.WebUrl.Value, 'https://previews.example.org/');
+    assert.throws(() => synth({ domainName: 'x.example.org' }), /certificateArn/);
+  });
+
+  it('leaves the web app out when told to, and then needs no web zip', () => {
+    const dir = fakeLambdaDir(STEPS.map((s) => s.bin));
+    const { json: j } = synth({ web: false, lambdaDir: dir });
+    assert.equal(resourcesOfType(j, 'AWS::Lambda::Url').length, 0);
+    assert.equal(j.Outputs.WebUrl, undefined);
+    assert.throws(() => synth({ lambdaDir: dir }), /dspace-preview-web.*package-lambdas\.sh/s);
+  });
+
+  it('alarms on failed executions and reaper errors, by e-mail when given', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut' })]),
+    });
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    const mailed = synth({ alarmEmail: 'ops@example.org' }).template;
+    mailed.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.org' });
+    mailed.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.anyValue() });
+  });
+
+  it('stores a fixed AMI id as an aws:ec2:image parameter when given', () => {
+    const { template: t, json: j } = synth({ amiId: 'ami-0123456789abcdef0' });
+    t.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/dspace-preview/dspace-preview/ami-id',
+      DataType: 'aws:ec2:image',
+      Value: 'ami-0123456789abcdef0',
+    });
+    const env = j.Resources[functionId(j, 'launch')].Properties.Environment.Variables;
+    assert.equal(env.PREVIEW_AMI_PARAMETER, '/dspace-preview/dspace-preview/ami-id');
+  });
+});
