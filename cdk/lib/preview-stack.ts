@@ -166,6 +166,8 @@ export class PreviewStack extends cdk.Stack {
     if (props.vpcId !== undefined || props.subnetId !== undefined) {
       if (!props.vpcId || !props.subnetId) throw new Error('give both vpcId and subnetId, or neither');
       vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: props.vpcId, availabilityZones: cdk.Fn.getAzs() });
+      // Only the VPC id is used (for the security group); subnets come from subnetId.
+      cdk.Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones', 'only the VPC id is used');
       subnetId = props.subnetId;
     } else {
       // Public subnets only and no NAT gateway: nothing here costs money while idle.

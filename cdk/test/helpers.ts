@@ -10,6 +10,7 @@ import { PreviewStack, PreviewStackProps, REPO_ROOT } from '../lib/preview-stack
 
 export { REPO_ROOT };
 export const CDK_DIR = path.resolve(__dirname, '..');
+export const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(CDK_DIR, 'cdk.json'), 'utf8')).context;
 export const ALL_BINS = [...STEPS.map((s) => s.bin), WEB_BIN];
 
 /** A folder with `<bin>/bootstrap` placeholders for every binary (no Rust compiled in tests). */
@@ -32,7 +33,10 @@ export type Props = Omit<PreviewStackProps, 'lambdaDir'> & { lambdaDir?: string 
 
 /** Synthesizes a stack in-process (same region for every test, so ARNs are comparable). */
 export function synth(props: Props = {}): { stack: PreviewStack; template: Template; json: any } {
-  const app = new cdk.App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'dspace-preview-cdkout-')) });
+  const app = new cdk.App({
+    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'dspace-preview-cdkout-')),
+    context: CDK_JSON_CONTEXT, // the feature flags the CLI uses
+  });
   const stack = new PreviewStack(app, 'Test', {
     env: { region: 'eu-west-1' },
     ...props,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 
 import { RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN, envName } from '../lib/catalog';
 import {
@@ -52,13 +52,13 @@ describe('stack', () => {
   it('creates a VPC without NAT gateways by default, and none when given one', () => {
     assert.equal(resourcesOfType(json, 'AWS::EC2::VPC').length, 1);
     assert.equal(resourcesOfType(json, 'AWS::EC2::NatGateway').length, 0);
-    const own = synth({ vpcId: 'vpc-0abc', subnetId: 'subnet-0def' }).json;
+    const own = synth({ vpcId: 'vpc-0123456789abcdef0', subnetId: 'subnet-0123456789abcdef0' }).json;
     assert.equal(resourcesOfType(own, 'AWS::EC2::VPC').length, 0);
     const env = own.Resources[functionId(own, 'launch')].Properties.Environment.Variables;
-    assert.equal(env.PREVIEW_SUBNET_ID, 'subnet-0def');
+    assert.equal(env.PREVIEW_SUBNET_ID, 'subnet-0123456789abcdef0');
     const run = statements(own).filter((s) => s.actions.includes('ec2:RunInstances')).flatMap((s) => s.resources);
-    assert.ok(run.includes('arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0def'), 'RunInstances limited to the given subnet');
-    assert.throws(() => synth({ vpcId: 'vpc-0abc' }), /both vpcId and subnetId/);
+    assert.ok(run.includes('arn:aws:ec2:eu-west-1:111122223333:subnet/subnet-0123456789abcdef0'), 'RunInstances limited to the given subnet');
+    assert.throws(() => synth({ vpcId: 'vpc-0123456789abcdef0' }), /both vpcId and subnetId/);
   });
 
   it('sets a retention on every log group', () => {
@@ -171,7 +171,7 @@ describe('stack', () => {
     const { template: t, json: j } = synth({
       domainName: 'previews.example.org',
       certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/abc',
-      hostedZoneId: 'Z123',
+      hostedZoneId: 'Z0123456789ABCDEFGHIJ',
       hostedZoneName: 'example.org',
     });
     t.hasResourceProperties('AWS::CloudFront::Distribution', {
@@ -188,6 +188,26 @@ describe('stack', () => {
     assert.equal(resourcesOfType(j, 'AWS::Lambda::Url').length, 0);
     assert.equal(j.Outputs.WebUrl, undefined);
     assert.throws(() => synth({ lambdaDir: dir }), /dspace-preview-web.*package-lambdas\.sh/s);
+  });
+
+  it('synthesizes every variant without warnings', () => {
+    const variants: Parameters<typeof synth>[0][] = [
+      {},
+      { vpcId: 'vpc-0123456789abcdef0', subnetId: 'subnet-0123456789abcdef0', allowedCidrs: ['192.0.2.0/24', '2001:db8::/32'] },
+      { amiId: 'ami-0123456789abcdef0', useSpot: true, alarmEmail: 'ops@example.org', lambdaArchitecture: 'x86_64' },
+      {
+        domainName: 'previews.example.org',
+        certificateArn: 'arn:aws:acm:us-east-1:111122223333:certificate/abc',
+        hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+        hostedZoneName: 'example.org',
+      },
+    ];
+    for (const props of variants) {
+      const { stack } = synth(props);
+      const found = Annotations.fromStack(stack).findWarning('*', Match.anyValue());
+      assert.deepEqual(found.map((w) => `${w.id}: ${w.entry.data}`), [], JSON.stringify(props));
+      assert.deepEqual(Annotations.fromStack(stack).findError('*', Match.anyValue()), []);
+    }
   });
 
   it('alarms on failed executions and reaper errors, by e-mail when given', () => {
