@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
+import { namePrefix } from '../lib/catalog';
 import { PreviewStack, PreviewStackProps, REPO_ROOT } from '../lib/preview-stack';
 
 const app = new cdk.App();
@@ -40,7 +41,7 @@ if (arch !== undefined && arch !== 'arm64' && arch !== 'x86_64') {
 
 const deployment = str('deployment') ?? 'dspace-preview';
 const props: PreviewStackProps = {
-  stackName: str('stackName') ?? deployment,
+  stackName: str('stackName') ?? namePrefix(deployment),
   description: `dspace-preview (${deployment}): pull-request previews of DSpace on EC2`,
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   deployment,

@@ -67,3 +67,11 @@ export const RUNTIME_PARAMETER_KEYS = [
 export function envName(key: string): string {
   return `PREVIEW_${key.replace(/-/g, '_').toUpperCase()}`;
 }
+
+/**
+ * The prefix of function, state machine and stack names: the deployment name, with
+ * `dspace-preview-` in front unless it already starts so (`staging` → `dspace-preview-staging`).
+ */
+export function namePrefix(deployment: string): string {
+  return deployment === 'dspace-preview' || deployment.startsWith('dspace-preview-') ? deployment : `dspace-preview-${deployment}`;
+}

@@ -21,7 +21,7 @@ import { Construct } from 'constructs';
 
 import { lambdaCode } from './artifacts';
 import { readAsl, substitute } from './asl';
-import { AMI_TAG, MUTABLE_TAGS, RUNTIME_PARAMETER_KEYS, STACK_TAG, STEPS, StepSpec, WEB_BIN, envName } from './catalog';
+import { AMI_TAG, MUTABLE_TAGS, RUNTIME_PARAMETER_KEYS, STACK_TAG, STEPS, StepSpec, WEB_BIN, envName, namePrefix } from './catalog';
 
 /** The repository root (cdk/ is one level down). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -146,7 +146,8 @@ export class PreviewStack extends cdk.Stack {
     const pathArns = (p: string) => [param(p), param(`${p}/*`)];
     const ec2Arn = (resource: string, resourceName: string, account?: string) =>
       this.formatArn({ service: 'ec2', resource, resourceName, account });
-    const stateMachineName = d;
+    const prefix = namePrefix(d);
+    const stateMachineName = prefix;
     const stateMachineArn = this.formatArn({
       service: 'states',
       resource: 'stateMachine',
@@ -218,6 +219,16 @@ export class PreviewStack extends cdk.Stack {
         sid: 'StoreAdminPassword',
         actions: ['ssm:PutParameter'],
         resources: [param(`${root}/previews/*/admin-password`)],
+      }),
+    );
+    // AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on "*": without this, a process on
+    // one preview could read the admin passwords and task tokens of the others.
+    instanceRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'NoReadingPreviewParameters',
+        effect: iam.Effect.DENY,
+        actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'],
+        resources: [param('/dspace-preview/*')],
       }),
     );
     const instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: instanceRole });
@@ -320,7 +331,7 @@ export class PreviewStack extends cdk.Stack {
       return fn;
     };
     for (const spec of STEPS) {
-      this.functions[spec.bin] = makeFunction(spec, `${d}-${spec.bin}`, `dspace-preview ${d}: ${spec.bin} step`);
+      this.functions[spec.bin] = makeFunction(spec, `${prefix}-${spec.bin}`, `dspace-preview ${d}: ${spec.bin} step`);
     }
     const fn = this.functions;
 
@@ -584,7 +595,7 @@ export class PreviewStack extends cdk.Stack {
     if (props.web ?? true) {
       const web = (this.webFunction = makeFunction(
         { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30 },
-        `${d}-web`,
+        `${prefix}-web`,
         `dspace-preview ${d}: the web app`,
       ));
       web.addToRolePolicy(

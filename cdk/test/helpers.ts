@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 
-import { STEPS, WEB_BIN } from '../lib/catalog';
+import { STEPS, WEB_BIN, namePrefix } from '../lib/catalog';
 import { PreviewStack, PreviewStackProps, REPO_ROOT } from '../lib/preview-stack';
 
 export { REPO_ROOT };
@@ -131,10 +131,9 @@ export function roleOfFunction(json: any, functionLogicalId: string): string {
 
 /** The logical id of the function with this name suffix (`<deployment>-<bin>`). */
 export function functionId(json: any, bin: string, deployment = 'dspace-preview'): string {
-  const hit = resourcesOfType(json, 'AWS::Lambda::Function').find(
-    ([, r]) => r.Properties.FunctionName === `${deployment}-${bin}`,
-  );
-  if (!hit) throw new Error(`no function ${deployment}-${bin}`);
+  const name = `${namePrefix(deployment)}-${bin}`;
+  const hit = resourcesOfType(json, 'AWS::Lambda::Function').find(([, r]) => r.Properties.FunctionName === name);
+  if (!hit) throw new Error(`no function ${name}`);
   return hit[0];
 }
 

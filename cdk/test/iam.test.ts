@@ -135,7 +135,7 @@ describe('IAM', () => {
   });
 
   it('keeps every parameter grant under /dspace-preview/<deployment>/ (or the AMI parameter)', () => {
-    for (const s of all.filter((x) => x.actions.some((a) => a.startsWith('ssm:') && /Parameter/.test(a)))) {
+    for (const s of all.filter((x) => x.effect === 'Allow' && x.actions.some((a) => a.startsWith('ssm:') && /Parameter/.test(a)))) {
       for (const r of s.resources) {
         assert.match(r, /:parameter\/dspace-preview\/(dspace-preview\/|ami-id$)/, `${s.owner}/${s.sid}: ${r}`);
       }
@@ -150,7 +150,11 @@ describe('IAM', () => {
     const managed = JSON.stringify(role.Properties.ManagedPolicyArns);
     assert.match(managed, /AmazonSSMManagedInstanceCore/);
     assert.equal(role.Properties.ManagedPolicyArns.length, 1);
-    const own = all.filter((s) => s.roles.includes(roleId));
+    const own = all.filter((s) => s.roles.includes(roleId) && s.effect === 'Allow');
+    const denied = all.filter((s) => s.roles.includes(roleId) && s.effect === 'Deny');
+    assert.equal(denied.length, 1, 'SSM core allows GetParameter on *: our parameters must be denied');
+    assert.ok(denied[0].actions.includes('ssm:GetParameter') && denied[0].actions.includes('ssm:GetParametersByPath'));
+    assert.deepEqual(denied[0].resources, ['arn:aws:ssm:eu-west-1:111122223333:parameter/dspace-preview/*']);
     const actions = own.flatMap((s) => s.actions).sort();
     assert.deepEqual(actions, ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'ssm:PutParameter']);
     for (const s of own) {

@@ -148,8 +148,14 @@ describe('stack', () => {
   });
 
   it('names everything after the deployment', () => {
-    const { json: other } = synth({ deployment: 'staging' });
+    const { json: other, template: t } = synth({ deployment: 'staging' });
     assert.ok(functionId(other, 'launch', 'staging'));
+    t.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'dspace-preview-staging-launch' });
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'dspace-preview-staging' });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/dspace-preview/staging' });
+    const env = other.Resources[functionId(other, 'reaper', 'staging')].Properties.Environment.Variables;
+    assert.equal(env.PREVIEW_STACK, 'staging');
+    assert.equal(render(env.PREVIEW_STATE_MACHINE_ARN), 'arn:aws:states:eu-west-1:111122223333:stateMachine:dspace-preview-staging');
     const run = statements(other).find((s) => s.actions.includes('ec2:TerminateInstances'))!;
     assert.equal(run.condition?.StringEquals?.['ec2:ResourceTag/dspace-preview:stack'], 'staging');
     const names = resourcesOfType(other, 'AWS::SSM::Parameter').map(([, p]) => p.Properties.Name);

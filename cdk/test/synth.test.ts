@@ -46,6 +46,8 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
       '-c', 'deployment=staging', '-c', 'maxLive=5', '-c', 'useSpot=true', '-c', 'allowedCidrs=192.0.2.0/24,198.51.100.0/24',
     ]);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.artifacts.DspacePreview.properties.stackName, 'dspace-preview-staging');
     const template = JSON.parse(fs.readFileSync(path.join(out, 'DspacePreview.template.json'), 'utf8'));
     const params = Object.values(template.Resources as Record<string, any>).filter((x) => x.Type === 'AWS::SSM::Parameter');
     const maxLive = params.find((p) => p.Properties.Name === '/dspace-preview/staging/config/max-live');
