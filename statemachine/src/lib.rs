@@ -15,6 +15,7 @@ pub mod history;
 pub mod intrinsics;
 pub mod invoker;
 pub mod paths;
+pub mod preview;
 pub mod retry;
 mod runner;
 pub mod store;

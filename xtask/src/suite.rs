@@ -110,10 +110,11 @@ pub fn run_local(args: &[String]) -> Result<(), String> {
                 "run",
                 "--quiet",
                 "-p",
-                "preview-tasks",
-                "--example",
-                "local_preview",
+                "preview-statemachine",
+                "--bin",
+                "dspace-preview-local",
                 "--",
+                "--demo",
             ])
             .args(args)
             .env("AWS_ENDPOINT_URL", &moto.endpoint),
@@ -122,15 +123,29 @@ pub fn run_local(args: &[String]) -> Result<(), String> {
     result
 }
 
-/// The benchmarks (figures printed, nothing asserted on time).
+/// The benchmarks (figures printed, nothing asserted on time). The Lambda is measured as it
+/// ships (release profile); the harness itself builds in the dev profile, which is much quicker.
 pub fn bench(args: &[String]) -> Result<(), String> {
     setup::venv()?;
+    run(
+        "build the check-capacity Lambda (release)",
+        cargo().args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "preview-tasks",
+            "--bin",
+            "check-capacity",
+        ]),
+    )?;
     let moto = Moto::start()?;
     run(
         "cargo bench",
         cargo()
-            .args(["bench", "--workspace"])
+            .args(["bench", "--profile", "dev", "-p", "preview-e2e"])
             .args(args)
-            .env("PREVIEW_TEST_AWS_ENDPOINT", &moto.endpoint),
+            .env("PREVIEW_TEST_AWS_ENDPOINT", &moto.endpoint)
+            .env("PREVIEW_VENV", root().join(".venv")),
     )
 }

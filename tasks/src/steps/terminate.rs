@@ -97,7 +97,12 @@ impl Step for Terminate {
 /// Decides the outcome from the state (pure).
 pub fn outcome_of(input: &TerminateInput) -> (Outcome, String) {
     if let Some(err) = &input.error {
-        return (Outcome::Failed, format!("{}: {}", err.error, err.cause));
+        let detail = if err.cause.is_empty() {
+            err.error.clone()
+        } else {
+            err.cause.clone()
+        };
+        return (Outcome::Failed, detail);
     }
     let callback = input.callback.as_ref();
     let field = |k: &str| {

@@ -1,0 +1,207 @@
+//! The local service: emulated AWS seeded for a stack, the engine running `preview.asl.json` with
+//! the real step handlers, the Step Functions API on loopback, and the reaper every five minutes.
+//!
+//! `dspace-preview-local [--port 8083] [--dir .local/engine] [--stack local] [--demo]`, with
+//! `AWS_ENDPOINT_URL` pointing at moto's server. `--demo` takes one preview through launch,
+//! health, URL, extend and stop, printing each step.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use preview_statemachine::preview::{self, StepsInvoker};
+use preview_statemachine::{serve, Engine, SystemClock};
+use preview_tasks::local::local_ctx;
+use preview_tasks::Config;
+
+struct Args {
+    port: u16,
+    dir: PathBuf,
+    stack: String,
+    demo: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        port: 8083,
+        dir: PathBuf::from(".local/engine"),
+        stack: "local".into(),
+        demo: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--port" => {
+                args.port = value()?
+                    .parse()
+                    .map_err(|_| "--port takes a number".to_string())?
+            }
+            "--dir" => args.dir = PathBuf::from(value()?),
+            "--stack" => args.stack = value()?,
+            "--demo" => args.demo = true,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    preview_tasks::lambda::init_tracing();
+    let args = parse_args().map_err(|e| {
+        format!("{e}\nusage: dspace-preview-local [--port N] [--dir DIR] [--stack NAME] [--demo]")
+    })?;
+    let aws = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "set AWS_ENDPOINT_URL to moto's server (cargo xtask run does)")?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
+    let sfn_endpoint = format!("http://{}", listener.local_addr()?);
+
+    let mut ctx = local_ctx(&aws, &args.stack, Config::from_env()?).await?;
+    ctx.clients.sfn = preview::sfn_client(&sfn_endpoint).await;
+    let (engine, arn) = preview::open(
+        &args.dir,
+        Arc::new(SystemClock),
+        StepsInvoker::new(ctx.clone()),
+        &args.stack,
+    )
+    .await?;
+    println!("Step Functions API: {sfn_endpoint} (AWS_ENDPOINT_URL_SFN)\nstate machine:      {arn}\nemulated AWS:       {aws}");
+    tokio::spawn(serve(engine.clone(), listener));
+    tokio::spawn(reaper(ctx.clone()));
+    if args.demo {
+        demo(&engine, &arn, &ctx).await?;
+    }
+    println!("serving; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
+
+/// Every five minutes, as the EventBridge schedule does in AWS.
+async fn reaper(ctx: preview_tasks::Ctx) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        match preview_tasks::steps::reaper::reap(&ctx, chrono::Utc::now()).await {
+            Ok(report) if !report.reaped.is_empty() => println!("reaper: {report:?}"),
+            Ok(_) => {}
+            Err(e) => eprintln!("reaper: {e}"),
+        }
+    }
+}
+
+/// One preview end to end, printed step by step.
+async fn demo(
+    engine: &Engine,
+    arn: &str,
+    ctx: &preview_tasks::Ctx,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use preview_tasks::domain::preview_id::PreviewId;
+    use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO, UI_REPO};
+    let request = PreviewRequest {
+        sources: vec![
+            SourceInput {
+                repo: BACKEND_REPO.into(),
+                pr: Some(9876),
+                ..Default::default()
+            },
+            SourceInput {
+                repo: UI_REPO.into(),
+                pr: Some(4321),
+                ..Default::default()
+            },
+        ],
+        requester: "demo".into(),
+        ..Default::default()
+    };
+    let valid = request.validate(&ctx.config().await?.request_rules())?;
+    let id = PreviewId::generate(&valid, chrono::Utc::now(), rand::random::<u16>());
+    let input = serde_json::json!({ "preview_id": id, "request": request }).to_string();
+    let (execution, _) = engine.start_execution(arn, Some(id.as_str()), Some(&input))?;
+    println!("\nstarted preview {id}\n  execution {execution}");
+    let waiting = |h: &[preview_statemachine::HistoryEvent]| {
+        h.iter().any(|e| e.event_type == "TaskSubmitted")
+            || h.iter().any(|e| {
+                e.event_type.starts_with("Execution") && e.event_type != "ExecutionStarted"
+            })
+    };
+    let history = engine.wait_for(&execution, waiting).await?;
+    for event in history
+        .iter()
+        .filter(|e| e.event_type.ends_with("StateExited"))
+    {
+        let name = event
+            .details
+            .get("name")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        let output = event
+            .details
+            .get("output")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        println!("  {name:<14} {}", summarize(name, output));
+    }
+    let token = ctx
+        .clients
+        .ssm
+        .get_parameter()
+        .name(ctx.base.names().task_token(&id))
+        .with_decryption(true)
+        .send()
+        .await?
+        .parameter()
+        .and_then(|p| p.value().map(str::to_string))
+        .ok_or("no task token stored")?;
+    engine
+        .send_task_success(&token, r#"{"action":"extend","minutes":60,"by":"demo"}"#)
+        .await?;
+    println!("  extended by 60 minutes");
+    let second = |h: &[preview_statemachine::HistoryEvent]| {
+        h.iter().filter(|e| e.event_type == "TaskSubmitted").count() >= 2
+    };
+    engine.wait_for(&execution, second).await?;
+    let token = ctx
+        .clients
+        .ssm
+        .get_parameter()
+        .name(ctx.base.names().task_token(&id))
+        .with_decryption(true)
+        .send()
+        .await?;
+    let token = token
+        .parameter()
+        .and_then(|p| p.value())
+        .ok_or("no task token stored")?;
+    engine
+        .send_task_success(token, r#"{"action":"stop","by":"demo"}"#)
+        .await?;
+    let done = engine.wait_for_completion(&execution).await?;
+    println!(
+        "  stopped: {:?}\n  output {}",
+        done.status,
+        done.output.unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn summarize(state: &str, output: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(output).unwrap_or_default();
+    let at = |p: &str| v.pointer(p).map(|x| x.to_string()).unwrap_or_default();
+    match state {
+        "CheckCapacity" => format!("slot {}", at("/capacity/slot")),
+        "Launch" => format!(
+            "instance {} ({})",
+            at("/instance/instance_id"),
+            at("/instance/instance_type")
+        ),
+        "CheckHealth" => format!("health {}", at("/health/status")),
+        "RecordUrl" => format!(
+            "UI {}  REST {}  expires {}",
+            at("/ready/ui_url"),
+            at("/ready/rest_url"),
+            at("/ready/expiry/expires_at")
+        ),
+        _ => String::new(),
+    }
+}

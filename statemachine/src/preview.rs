@@ -1,0 +1,126 @@
+//! Our workflow on this engine: `preview.asl.json`, the step handlers as its Lambda functions, and
+//! the local service that the run command and the end-to-end tests start.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use preview_tasks::registry;
+use preview_tasks::Ctx;
+use serde_json::Value;
+
+use crate::{Clock, Engine, Error, TaskFailure, TaskInvoker, ACCOUNT, REGION};
+
+/// The workflow definition, exactly as the CDK app deploys it.
+pub const DEFINITION: &str = include_str!("../preview.asl.json");
+/// The state machine's name (the CDK app prefixes the stack name in AWS).
+pub const STATE_MACHINE_NAME: &str = "dspace-preview";
+
+/// The `${…FunctionArn}` placeholders of the definition and the step each one runs.
+pub const FUNCTION_PLACEHOLDERS: [(&str, &str); 7] = [
+    ("CheckCapacityFunctionArn", "check-capacity"),
+    ("LaunchFunctionArn", "launch"),
+    ("CheckHealthFunctionArn", "check-health"),
+    ("RecordUrlFunctionArn", "record-url"),
+    ("AwaitExpiryFunctionArn", "await-expiry"),
+    ("ExtendFunctionArn", "extend"),
+    ("TerminateFunctionArn", "terminate"),
+];
+
+/// Substitutions naming local Lambda ARNs the way the CDK app names the real ones.
+pub fn substitutions(stack: &str) -> HashMap<String, String> {
+    FUNCTION_PLACEHOLDERS
+        .iter()
+        .map(|(key, step)| {
+            (
+                key.to_string(),
+                format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{stack}-{step}"),
+            )
+        })
+        .collect()
+}
+
+/// Runs our step handlers in-process in place of Lambda; a step's error becomes the ASL error
+/// named by its `errorType`, as Lambda reports it.
+pub struct StepsInvoker {
+    ctx: Arc<Ctx>,
+    overrides: HashMap<&'static str, Arc<Ctx>>,
+}
+
+impl StepsInvoker {
+    /// Every step with the same context.
+    pub fn new(ctx: Ctx) -> StepsInvoker {
+        StepsInvoker {
+            ctx: Arc::new(ctx),
+            overrides: HashMap::new(),
+        }
+    }
+
+    /// Runs one step with another context (tests give the health step an SSM that can say "not yet").
+    pub fn with_context_for(mut self, step: &'static str, ctx: Ctx) -> StepsInvoker {
+        self.overrides.insert(step, Arc::new(ctx));
+        self
+    }
+}
+
+impl TaskInvoker for StepsInvoker {
+    fn invoke(
+        &self,
+        function: &str,
+        payload: Value,
+    ) -> BoxFuture<'static, Result<Value, TaskFailure>> {
+        let step = registry::step_name(function);
+        let ctx = step
+            .and_then(|s| self.overrides.get(s))
+            .unwrap_or(&self.ctx)
+            .clone();
+        let function = function.to_string();
+        async move {
+            registry::invoke(&ctx, &function, payload)
+                .await
+                .map_err(|e| TaskFailure::new(e.error_type(), e.to_string()))
+        }
+        .boxed()
+    }
+}
+
+/// Opens the engine over `dir` with our steps and registers the workflow; returns it with the
+/// state machine's ARN.
+pub async fn open(
+    dir: &Path,
+    clock: Arc<dyn Clock>,
+    invoker: StepsInvoker,
+    stack: &str,
+) -> Result<(Engine, String), Error> {
+    let engine = Engine::open(dir, clock, Arc::new(invoker), substitutions(stack)).await?;
+    let arn = engine.create_state_machine(STATE_MACHINE_NAME, DEFINITION)?;
+    Ok((engine, arn))
+}
+
+/// An SFN client for an engine served at `endpoint` (the reaper and the web app use it).
+pub async fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
+    let sdk = preview_tasks::local::sdk_config(endpoint).await;
+    aws_sdk_sfn::Client::new(&sdk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_placeholder_in_the_definition_is_substituted() {
+        let subs = substitutions("x");
+        let mut rest = DEFINITION;
+        while let Some(start) = rest.find("${") {
+            let end = rest[start..].find('}').expect("closing brace") + start;
+            let key = &rest[start + 2..end];
+            assert!(subs.contains_key(key), "unsubstituted placeholder {key}");
+            rest = &rest[end..];
+        }
+        for (_, step) in FUNCTION_PLACEHOLDERS {
+            assert_eq!(registry::step_name(&format!("x-{step}")), Some(step));
+        }
+    }
+}
