@@ -67,6 +67,7 @@ const props: PreviewStackProps = {
   reaperIntervalMinutes: num('reaperIntervalMinutes'),
   logRetentionDays: num('logRetentionDays'),
   alarmEmail: str('alarmEmail'),
+  accessCode: str('accessCode'),
   domainName: str('domainName'),
   certificateArn: str('certificateArn'),
   hostedZoneId: str('hostedZoneId'),

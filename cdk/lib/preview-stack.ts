@@ -12,6 +12,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as r53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -84,6 +85,12 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly logRetentionDays?: number;
   /** Send alarm notifications (failed executions, reaper errors) to this address. */
   readonly alarmEmail?: string;
+
+  /**
+   * The web app's shared sign-in code (`PREVIEW_ACCESS_CODE`), at least 8 characters. Default: a
+   * generated one, kept in Secrets Manager (output `AccessCodeSecret`).
+   */
+  readonly accessCode?: string;
 
   /** Serve the web app on this name through CloudFront (needs `certificateArn`). */
   readonly domainName?: string;
@@ -297,7 +304,7 @@ export class PreviewStack extends cdk.Stack {
     }
 
     // ---- the functions ----
-    const makeFunction = (spec: StepSpec, functionName: string, description: string) => {
+    const makeFunction = (spec: StepSpec, functionName: string, description: string, extraEnv: Record<string, string> = {}) => {
       const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, {
         logGroupName: `/aws/lambda/${functionName}`,
         retention: logRetention,
@@ -326,7 +333,7 @@ export class PreviewStack extends cdk.Stack {
         timeout: cdk.Duration.seconds(spec.timeoutSeconds),
         role,
         logGroup,
-        environment,
+        environment: { ...environment, ...extraEnv },
       });
       return fn;
     };
@@ -593,10 +600,39 @@ export class PreviewStack extends cdk.Stack {
 
     // ---- the web app ----
     if (props.web ?? true) {
+      // The web app's secrets: CloudFormation resolves the references at deploy time, so no role
+      // may read Secrets Manager. The values show in the function's configuration to those who
+      // may read it (the account's administrators).
+      const secret = (id: string, description: string, length: number) =>
+        new secretsmanager.Secret(this, id, {
+          secretName: `${prefix}/web/${id === 'WebLinkKey' ? 'link-key' : 'access-code'}`,
+          description,
+          generateSecretString: { passwordLength: length, excludePunctuation: true, includeSpace: false },
+          removalPolicy: cdk.RemovalPolicy.DESTROY,
+        });
+      const linkKey = secret('WebLinkKey', `dspace-preview ${d}: signs web sessions, CSRF tokens and callback links`, 64);
+      let accessCode: string;
+      if (props.accessCode !== undefined) {
+        if (props.accessCode.trim().length < 8) throw new Error('accessCode: at least 8 characters');
+        accessCode = props.accessCode;
+      } else {
+        const generated = secret('WebAccessCode', `dspace-preview ${d}: the web app's shared sign-in code`, 20);
+        accessCode = generated.secretValue.unsafeUnwrap();
+        new cdk.CfnOutput(this, 'AccessCodeSecret', {
+          value: generated.secretName,
+          description: 'The sign-in code: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>',
+        });
+      }
       const web = (this.webFunction = makeFunction(
         { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30 },
         `${prefix}-web`,
         `dspace-preview ${d}: the web app`,
+        {
+          PREVIEW_LINK_KEY: linkKey.secretValue.unsafeUnwrap(),
+          PREVIEW_ACCESS_CODE: accessCode,
+          // Served over HTTPS only (Function URL, CloudFront).
+          PREVIEW_COOKIE_SECURE: 'true',
+        },
       ));
       web.addToRolePolicy(
         new iam.PolicyStatement({

@@ -17,6 +17,9 @@ import {
   synth,
 } from './helpers';
 
+/** What web/src/state.rs reads besides the dials. */
+const WEB_ENV = ['PREVIEW_LINK_KEY', 'PREVIEW_ACCESS_CODE', 'PREVIEW_COOKIE_SECURE', 'PREVIEW_GITHUB_API'];
+
 describe('stack', () => {
   const { template, json } = defaultStack();
 
@@ -100,8 +103,10 @@ describe('stack', () => {
     const known = new Set(rustStrArray('tasks/src/config.rs', 'ALL_KEYS').map(envName));
     for (const [, f] of resourcesOfType(json, 'AWS::Lambda::Function')) {
       const env = f.Properties.Environment.Variables;
+      const web = f.Properties.FunctionName === 'dspace-preview-web';
       for (const key of Object.keys(env)) {
-        assert.ok(known.has(key) || key === 'RUST_LOG', `${f.Properties.FunctionName}: ${key} is not a dial`);
+        const ok = known.has(key) || key === 'RUST_LOG' || (web && WEB_ENV.includes(key));
+        assert.ok(ok, `${f.Properties.FunctionName}: ${key} is neither a dial nor a web setting`);
       }
       assert.equal(env.PREVIEW_STACK, 'dspace-preview');
       assert.equal(env.PREVIEW_AMI_PARAMETER, '/dspace-preview/ami-id');
@@ -171,6 +176,26 @@ describe('stack', () => {
     const [[urlId]] = resourcesOfType(json, 'AWS::Lambda::Url');
     assert.deepEqual(json.Outputs.WebUrl.Value, { 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
     for (const o of ['StateMachineArn', 'PreviewLogGroup', 'AmiParameter', 'ConfigPath']) assert.ok(json.Outputs[o], o);
+  });
+
+  it("gives the web app its secrets by deploy-time reference, and no role may read them", () => {
+    const env = json.Resources[functionId(json, 'web')].Properties.Environment.Variables;
+    assert.equal(env.PREVIEW_COOKIE_SECURE, 'true');
+    const secrets = resourcesOfType(json, 'AWS::SecretsManager::Secret');
+    assert.equal(secrets.length, 2, 'link key and generated access code');
+    for (const key of ['PREVIEW_LINK_KEY', 'PREVIEW_ACCESS_CODE']) {
+      assert.match(render(env[key]), /^\{\{resolve:secretsmanager:<<Ref:Web(LinkKey|AccessCode)[A-Z0-9]+>>:SecretString:::\}\}$/, key);
+    }
+    for (const [, sec] of secrets) assert.ok(sec.Properties.GenerateSecretString.PasswordLength >= 20);
+    assert.ok(json.Outputs.AccessCodeSecret, 'where to read the generated code');
+    for (const s of statements(json)) for (const a of s.actions) assert.ok(!a.startsWith('secretsmanager:'), a);
+
+    const { json: chosen } = synth({ accessCode: 'dspace-testers-2026' });
+    const chosenEnv = chosen.Resources[functionId(chosen, 'web')].Properties.Environment.Variables;
+    assert.equal(chosenEnv.PREVIEW_ACCESS_CODE, 'dspace-testers-2026');
+    assert.equal(resourcesOfType(chosen, 'AWS::SecretsManager::Secret').length, 1);
+    assert.equal(chosen.Outputs.AccessCodeSecret, undefined);
+    assert.throws(() => synth({ accessCode: 'short' }), /accessCode/);
   });
 
   it('puts CloudFront and a custom domain in front when asked', () => {
