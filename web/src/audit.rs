@@ -1,0 +1,268 @@
+//! The audit log and the phase of a preview, derived from its execution history (pure).
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// The parts of a Step Functions history event the audit log reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    /// `ExecutionStarted`, `TaskSucceeded`, …
+    pub kind: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The state's name (`…StateEntered` events).
+    pub state: Option<String>,
+    /// Execution input (`ExecutionStarted`).
+    pub input: Option<String>,
+    /// Task or execution output.
+    pub output: Option<String>,
+    /// Error name of a failure.
+    pub error: Option<String>,
+    /// Cause of a failure.
+    pub cause: Option<String>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What happened and who did it.
+    pub what: String,
+}
+
+fn json(s: &Option<String>) -> Value {
+    s.as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// What a request asked for, e.g. `DSpace/DSpace#9876, DSpace/dspace-angular branch main`.
+fn describe_sources(request: &Value) -> String {
+    let sources: Vec<String> = request
+        .get("sources")
+        .and_then(Value::as_array)
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            let repo = text(s, "repo").unwrap_or("?");
+            match (s.get("pr").and_then(Value::as_u64), text(s, "branch")) {
+                (Some(n), _) => format!("{repo}#{n}"),
+                (None, Some(b)) => format!("{repo} branch {b}"),
+                (None, None) => repo.to_string(),
+            }
+        })
+        .collect();
+    sources.join(", ")
+}
+
+fn failure(e: &Event) -> String {
+    match (&e.error, &e.cause) {
+        (Some(err), Some(cause)) => format!("{err}: {cause}"),
+        (Some(err), None) => err.clone(),
+        (None, Some(cause)) => cause.clone(),
+        (None, None) => "no cause given".into(),
+    }
+}
+
+/// The audit log: launch (by whom, what), ready, each extend and stop (by whom), the TTL
+/// running out, failures with their cause, and how the execution ended.
+pub fn audit_log(events: &[Event]) -> Vec<Entry> {
+    let mut state = String::new();
+    let mut log = Vec::new();
+    for e in events {
+        let what = match e.kind.as_str() {
+            "ExecutionStarted" => {
+                let input = json(&e.input);
+                let request = input.get("request").cloned().unwrap_or(Value::Null);
+                let who = text(&request, "requester").unwrap_or("someone");
+                let ttl = request
+                    .get("ttl_minutes")
+                    .and_then(Value::as_u64)
+                    .map(|m| format!(", TTL {m} minutes"))
+                    .unwrap_or_default();
+                Some(format!(
+                    "launched by {who}: {}{ttl}",
+                    describe_sources(&request)
+                ))
+            }
+            kind if kind.ends_with("StateEntered") => {
+                state = e.state.clone().unwrap_or_default();
+                None
+            }
+            "TaskSucceeded" if state == "AwaitExpiry" => {
+                let out = json(&e.output);
+                let by = text(&out, "by").unwrap_or("someone");
+                match text(&out, "action") {
+                    Some("extend") => Some(format!(
+                        "extended by {} minutes by {by}",
+                        out.get("minutes").and_then(Value::as_u64).unwrap_or(0)
+                    )),
+                    Some("stop") => Some(format!("stop requested by {by}")),
+                    other => Some(format!("callback '{}' by {by}", other.unwrap_or("?"))),
+                }
+            }
+            "TaskSucceeded" if state == "RecordUrl" => {
+                let out = json(&e.output);
+                let url = text(&out, "ui_url")
+                    .or_else(|| out.pointer("/urls/ui_url").and_then(Value::as_str));
+                Some(match url {
+                    Some(url) => format!("ready at {url}"),
+                    None => "ready".into(),
+                })
+            }
+            "TaskTimedOut" if state == "AwaitExpiry" => Some("the TTL ran out".into()),
+            "TaskFailed" | "TaskTimedOut" => Some(format!("step {state} failed: {}", failure(e))),
+            "ExecutionSucceeded" => {
+                let out = json(&e.output);
+                let outcome = text(&out, "outcome").unwrap_or("ended");
+                Some(match text(&out, "detail") {
+                    Some(detail) => format!("ended ({outcome}): {detail}"),
+                    None => format!("ended ({outcome})"),
+                })
+            }
+            "ExecutionFailed" => Some(format!("failed: {}", failure(e))),
+            "ExecutionAborted" => Some(format!("aborted through Step Functions: {}", failure(e))),
+            "ExecutionTimedOut" => Some("the execution timed out".into()),
+            _ => None,
+        };
+        if let Some(what) = what {
+            log.push(Entry { at: e.at, what });
+        }
+    }
+    log
+}
+
+/// The phase a history shows: capacity → launching → building → healthy → expiring, then ended
+/// or failed.
+pub fn phase(events: &[Event]) -> &'static str {
+    let mut phase = "capacity";
+    for e in events {
+        phase = match (e.kind.as_str(), e.state.as_deref()) {
+            ("ExecutionSucceeded", _) | ("ExecutionAborted", _) => "ended",
+            ("ExecutionFailed", _) | ("ExecutionTimedOut", _) => "failed",
+            (k, Some(s)) if k.ends_with("StateEntered") => match s {
+                "CheckCapacity" => "capacity",
+                "Launch" => "launching",
+                "CheckHealth" | "IsHealthy" => "building",
+                "RecordUrl" => "healthy",
+                "AwaitExpiry" | "OnCallback" | "Extend" => "expiring",
+                "Terminate" | "CleanUpAfterFailure" | "Ended" | "Failed" => "ending",
+                _ => phase,
+            },
+            _ => phase,
+        };
+    }
+    phase
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 12, min, 0).unwrap()
+    }
+
+    fn ev(kind: &str, min: u32) -> Event {
+        Event {
+            kind: kind.into(),
+            at: at(min),
+            ..Default::default()
+        }
+    }
+
+    fn entered(state: &str, min: u32) -> Event {
+        Event {
+            state: Some(state.into()),
+            ..ev("TaskStateEntered", min)
+        }
+    }
+
+    fn with_output(mut e: Event, output: &str) -> Event {
+        e.output = Some(output.into());
+        e
+    }
+
+    fn history() -> Vec<Event> {
+        vec![
+            Event {
+                input: Some(r#"{"preview_id":"dsp-b1","request":{"sources":[{"repo":"DSpace/DSpace","pr":9876},{"repo":"DSpace/dspace-angular","branch":"main"}],"requester":"alice","ttl_minutes":60}}"#.into()),
+                ..ev("ExecutionStarted", 0)
+            },
+            entered("CheckCapacity", 0),
+            entered("Launch", 1),
+            entered("CheckHealth", 2),
+            entered("RecordUrl", 20),
+            with_output(ev("TaskSucceeded", 20), r#"{"ui_url":"http://x/"}"#),
+            entered("AwaitExpiry", 20),
+            with_output(ev("TaskSucceeded", 30), r#"{"action":"extend","minutes":30,"by":"bob"}"#),
+            entered("Extend", 30),
+            entered("AwaitExpiry", 30),
+            with_output(ev("TaskSucceeded", 40), r#"{"action":"stop","by":"carol"}"#),
+            entered("Terminate", 40),
+            with_output(ev("ExecutionSucceeded", 41), r#"{"outcome":"stopped","detail":"stopped by carol"}"#),
+        ]
+    }
+
+    #[test]
+    fn the_log_names_who_did_what() {
+        let log: Vec<String> = audit_log(&history()).into_iter().map(|e| e.what).collect();
+        assert_eq!(
+            log,
+            [
+                "launched by alice: DSpace/DSpace#9876, DSpace/dspace-angular branch main, TTL 60 minutes",
+                "ready at http://x/",
+                "extended by 30 minutes by bob",
+                "stop requested by carol",
+                "ended (stopped): stopped by carol",
+            ]
+        );
+        assert_eq!(audit_log(&history())[2].at, at(30));
+    }
+
+    #[test]
+    fn failures_carry_their_cause_and_the_ttl_is_named() {
+        let events = vec![
+            entered("Launch", 1),
+            Event {
+                error: Some("LaunchFailed".into()),
+                cause: Some("no AMI".into()),
+                ..ev("TaskFailed", 2)
+            },
+            entered("AwaitExpiry", 3),
+            ev("TaskTimedOut", 4),
+            Event {
+                error: Some("HealthCheckFailed".into()),
+                cause: Some("deadline".into()),
+                ..ev("ExecutionFailed", 5)
+            },
+        ];
+        let log: Vec<String> = audit_log(&events).into_iter().map(|e| e.what).collect();
+        assert_eq!(
+            log,
+            [
+                "step Launch failed: LaunchFailed: no AMI",
+                "the TTL ran out",
+                "failed: HealthCheckFailed: deadline",
+            ]
+        );
+    }
+
+    #[test]
+    fn phases_follow_the_states() {
+        let h = history();
+        assert_eq!(phase(&h[..2]), "capacity");
+        assert_eq!(phase(&h[..3]), "launching");
+        assert_eq!(phase(&h[..4]), "building");
+        assert_eq!(phase(&h[..7]), "expiring");
+        assert_eq!(phase(&h), "ended");
+        assert_eq!(phase(&[]), "capacity");
+    }
+}

@@ -1,0 +1,21 @@
+//! The DSpace preview web app: sign in, launch a preview, watch the live ones, read a preview's
+//! audit log and log tail, extend or stop it by button or by a signed callback link.
+//!
+//! Server-rendered HTML that works without JavaScript. Modules have one job each:
+//! [`routes`] (HTTP), [`pages`] (HTML), [`auth`] (sign-in and CSRF), [`links`] (signed callback
+//! links), [`audit`] (the audit log from the execution history, pure), [`workflow`] (the AWS
+//! calls), [`sign`] (HMAC), [`state`] (what is built once per process).
+
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod links;
+pub mod pages;
+pub mod routes;
+pub mod sign;
+pub mod state;
+pub mod workflow;
+
+pub use error::WebError;
+pub use routes::router;
+pub use state::AppState;
