@@ -112,12 +112,13 @@ impl FromRequestParts<AppState> for Session {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // After signing in the browser GETs `next`: a POST's path would answer 405, so go home.
+        let next = match parts.method {
+            axum::http::Method::GET => parts.uri.path_and_query().map(|p| p.as_str().to_string()),
+            _ => None,
+        };
         session_of(state, &parts.headers).ok_or_else(|| WebError::SignIn {
-            next: parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "/".into()),
+            next: next.unwrap_or_else(|| "/".into()),
         })
     }
 }
