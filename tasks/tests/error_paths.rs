@@ -21,12 +21,13 @@ use chrono::{Duration, Utc};
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO};
 use preview_tasks::steps::capacity::{check_capacity, CapacityInput};
+use preview_tasks::steps::health::HealthOutput;
 use preview_tasks::steps::health::{check_health, HealthInput};
 use preview_tasks::steps::launch::{launch, LaunchInput};
 use preview_tasks::steps::record_url::{record_url, RecordUrlInput};
 use preview_tasks::steps::terminate::{terminate, TerminateInput};
 use preview_tasks::steps::types::LaunchedInstance;
-use preview_tasks::{Clients, Config, Ctx};
+use preview_tasks::{Clients, Config, Ctx, StepError};
 
 const INSTANCE: &str = "i-0123456789abcdef0";
 
@@ -139,37 +140,27 @@ fn no_images() -> Rule {
     mock!(Ec2::describe_images).then_output(|| DescribeImagesOutput::builder().build())
 }
 
-#[tokio::test]
-async fn throttled_launch_is_retryable() {
+/// Runs launch against an EC2 whose RunInstances always fails with `code`.
+async fn launch_failing_with(code: &'static str) -> StepError {
     let (d, i, r) = (
         describe_instances(None),
         no_images(),
-        run_instances_fails("RequestLimitExceeded"),
+        run_instances_fails(code),
     );
     let (o, a) = (no_overrides(), ami_parameter());
-    let err = launch(
-        &ctx(ec2(&[&d, &i, &r]), ssm(&[&o, &a]), Config::default()),
-        launch_input(),
-    )
-    .await
-    .unwrap_err();
+    let ctx = ctx(ec2(&[&d, &i, &r]), ssm(&[&o, &a]), Config::default());
+    launch(&ctx, launch_input()).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn throttled_launch_is_retryable() {
+    let err = launch_failing_with("RequestLimitExceeded").await;
     assert_eq!(err.error_type(), "Throttled", "{err}");
 }
 
 #[tokio::test]
 async fn no_capacity_is_its_own_error() {
-    let (d, i, r) = (
-        describe_instances(None),
-        no_images(),
-        run_instances_fails("InsufficientInstanceCapacity"),
-    );
-    let (o, a) = (no_overrides(), ami_parameter());
-    let err = launch(
-        &ctx(ec2(&[&d, &i, &r]), ssm(&[&o, &a]), Config::default()),
-        launch_input(),
-    )
-    .await
-    .unwrap_err();
+    let err = launch_failing_with("InsufficientInstanceCapacity").await;
     assert_eq!(err.error_type(), "InsufficientCapacity", "{err}");
     assert!(err.to_string().contains("another instance type"));
 }
@@ -246,28 +237,37 @@ fn tags_ok() -> Rule {
         .then_output(|| aws_sdk_ec2::operation::create_tags::CreateTagsOutput::builder().build())
 }
 
-const NOT_YET: &str =
-    r#"{"status":"pending","phase":"building-backend","passed":["db"],"detail":"mvn package"}"#;
-
-#[tokio::test(start_paused = true)]
-async fn a_failed_health_check_fails_with_the_instance_s_detail() {
+/// Runs the health step on a running instance whose health command answers as `invocation` does.
+async fn health_with(
+    invocation: Rule,
+    config: Config,
+    deadline_in_minutes: i64,
+) -> Result<HealthOutput, StepError> {
     let (d, t) = (
         describe_instances(Some(InstanceStateName::Running)),
         tags_ok(),
     );
     let (o, s) = (no_overrides(), send_command_ok());
-    let inv = mock!(Ssm::get_command_invocation).then_output(|| {
-        invocation(CommandInvocationStatus::Failed, 1, r#"{"status":"failed","phase":"merging","passed":[],"detail":"merge conflict in dspace-api/pom.xml"}"#)
-    });
-    let err = check_health(
-        &ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &inv]), Config::default()),
+    let ctx = ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &invocation]), config);
+    check_health(
+        &ctx,
         HealthInput {
             preview_id: launch_input().preview_id,
-            instance: launched(60),
+            instance: launched(deadline_in_minutes),
         },
     )
     .await
-    .unwrap_err();
+}
+
+const NOT_YET: &str =
+    r#"{"status":"pending","phase":"building-backend","passed":["db"],"detail":"mvn package"}"#;
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_health_check_fails_with_the_instance_s_detail() {
+    let inv = mock!(Ssm::get_command_invocation).then_output(|| {
+        invocation(CommandInvocationStatus::Failed, 1, r#"{"status":"failed","phase":"merging","passed":[],"detail":"merge conflict in dspace-api/pom.xml"}"#)
+    });
+    let err = health_with(inv, Config::default(), 60).await.unwrap_err();
     assert_eq!(err.error_type(), "HealthCheckFailed");
     assert!(
         err.to_string()
@@ -279,26 +279,13 @@ async fn a_failed_health_check_fails_with_the_instance_s_detail() {
 
 #[tokio::test(start_paused = true)]
 async fn not_yet_then_healthy_within_one_invocation() {
-    let (d, t) = (
-        describe_instances(Some(InstanceStateName::Running)),
-        tags_ok(),
-    );
-    let (o, s) = (no_overrides(), send_command_ok());
     let inv = mock!(Ssm::get_command_invocation)
         .sequence()
         .output(|| invocation(CommandInvocationStatus::InProgress, -1, ""))
         .output(|| invocation(CommandInvocationStatus::Failed, 75, NOT_YET))
         .output(|| invocation(CommandInvocationStatus::Success, 0, r#"{"status":"healthy","phase":"ready","passed":["db","solr","rest","ui"],"detail":""}"#))
         .build();
-    let out = check_health(
-        &ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &inv]), Config::default()),
-        HealthInput {
-            preview_id: launch_input().preview_id,
-            instance: launched(60),
-        },
-    )
-    .await
-    .unwrap();
+    let out = health_with(inv, Config::default(), 60).await.unwrap();
     assert_eq!(
         (out.status.as_str(), out.phase.as_str(), out.probes),
         ("healthy", "ready", 2)
@@ -307,11 +294,6 @@ async fn not_yet_then_healthy_within_one_invocation() {
 
 #[tokio::test(start_paused = true)]
 async fn not_yet_past_the_budget_reports_pending_with_the_phase() {
-    let (d, t) = (
-        describe_instances(Some(InstanceStateName::Running)),
-        tags_ok(),
-    );
-    let (o, s) = (no_overrides(), send_command_ok());
     let inv = mock!(Ssm::get_command_invocation)
         .then_output(|| invocation(CommandInvocationStatus::Failed, 75, NOT_YET));
     let config = Config {
@@ -319,15 +301,7 @@ async fn not_yet_past_the_budget_reports_pending_with_the_phase() {
         health_poll_interval_seconds: 20,
         ..Config::default()
     };
-    let out = check_health(
-        &ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &inv]), config),
-        HealthInput {
-            preview_id: launch_input().preview_id,
-            instance: launched(60),
-        },
-    )
-    .await
-    .unwrap();
+    let out = health_with(inv, config, 60).await.unwrap();
     assert_eq!(
         (out.status.as_str(), out.phase.as_str()),
         ("pending", "building-backend")
@@ -370,22 +344,9 @@ async fn an_unregistered_ssm_agent_is_not_yet() {
 
 #[tokio::test(start_paused = true)]
 async fn never_healthy_fails_at_the_deadline() {
-    let (d, t) = (
-        describe_instances(Some(InstanceStateName::Running)),
-        tags_ok(),
-    );
-    let (o, s) = (no_overrides(), send_command_ok());
     let inv = mock!(Ssm::get_command_invocation)
         .then_output(|| invocation(CommandInvocationStatus::Failed, 75, NOT_YET));
-    let err = check_health(
-        &ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &inv]), Config::default()),
-        HealthInput {
-            preview_id: launch_input().preview_id,
-            instance: launched(-1),
-        },
-    )
-    .await
-    .unwrap_err();
+    let err = health_with(inv, Config::default(), -1).await.unwrap_err();
     assert_eq!(err.error_type(), "HealthCheckFailed");
     assert!(
         err.to_string()
@@ -460,4 +421,66 @@ async fn throttled_slot_reservation_is_retryable_and_takes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "Throttled", "{err}");
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_before_any_aws_call() {
+    // Every call would be answered by these rules and counted; none may happen.
+    let (o, d) = (no_overrides(), describe_instances(None));
+    let ctx = ctx(ec2(&[&d]), ssm(&[&o]), Config::default());
+    let src = |repo: &str, pr: Option<u64>| SourceInput {
+        repo: repo.into(),
+        pr,
+        ..Default::default()
+    };
+    let cases = [
+        (
+            vec![src("DSpace/not-dspace", Some(1))],
+            None,
+            "unknown repository",
+        ),
+        (
+            vec![src(BACKEND_REPO, Some(0))],
+            None,
+            "PR numbers start at 1",
+        ),
+        (
+            vec![src(BACKEND_REPO, Some(1))],
+            Some(5),
+            "at least 30 minutes",
+        ),
+        (vec![], None, "choose a backend PR"),
+        (
+            vec![src(BACKEND_REPO, None)],
+            None,
+            "give a PR number or a branch",
+        ),
+    ];
+    for (sources, ttl_minutes, message) in cases {
+        let request = PreviewRequest {
+            sources,
+            ttl_minutes,
+            requester: "t".into(),
+            ..Default::default()
+        };
+        let capacity = CapacityInput {
+            preview_id: launch_input().preview_id,
+            request: request.clone(),
+            execution: "e".into(),
+        };
+        let err = check_capacity(&ctx, capacity).await.unwrap_err();
+        assert_eq!(err.error_type(), "InvalidRequest");
+        assert!(err.to_string().contains(message), "{err}");
+        let err = launch(
+            &ctx,
+            LaunchInput {
+                request,
+                ..launch_input()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains(message), "{err}");
+    }
+    assert_eq!(o.num_calls() + d.num_calls(), 0, "no AWS call was made");
 }

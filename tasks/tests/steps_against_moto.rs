@@ -248,7 +248,7 @@ async fn a_bad_request_takes_no_slot_and_launches_nothing() {
     .await
     .unwrap_err();
     assert_eq!(err.error_type(), "InvalidRequest");
-    assert!(err.to_string().contains("between 30 and 480"), "{err}");
+    assert!(err.to_string().contains("at least 30 minutes"), "{err}");
     let err = launch(
         &ctx,
         LaunchInput {

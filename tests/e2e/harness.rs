@@ -123,17 +123,11 @@ impl Harness {
 
     /// The task token the await-expiry step stored for the web app.
     pub async fn token(&self, id: &PreviewId) -> String {
-        let out = self
-            .ctx
-            .clients
-            .ssm
-            .get_parameter()
-            .name(self.ctx.base.names().task_token(id))
-            .with_decryption(true)
-            .send()
+        let names = self.ctx.base.names();
+        preview_tasks::steps::await_expiry::stored_token(&self.ctx.clients.ssm, &names, id)
             .await
-            .unwrap();
-        out.parameter().and_then(|p| p.value()).unwrap().to_string()
+            .unwrap()
+            .expect("a stored token")
     }
 
     /// Sends a callback as the web app does.

@@ -11,8 +11,11 @@ pub fn root() -> PathBuf {
 /// Runs a command in the workspace root, failing with its description.
 pub fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("==> {what}");
+    // Commands that name their own folder (npm in tests/, cdk/) keep it.
+    if cmd.get_current_dir().is_none() {
+        cmd.current_dir(root());
+    }
     let status = cmd
-        .current_dir(root())
         .status()
         .map_err(|e| format!("{what}: could not start: {e}"))?;
     if status.success() {

@@ -142,17 +142,7 @@ async fn demo(
             .unwrap_or_default();
         println!("  {name:<14} {}", summarize(name, output));
     }
-    let token = ctx
-        .clients
-        .ssm
-        .get_parameter()
-        .name(ctx.base.names().task_token(&id))
-        .with_decryption(true)
-        .send()
-        .await?
-        .parameter()
-        .and_then(|p| p.value().map(str::to_string))
-        .ok_or("no task token stored")?;
+    let token = waiting_token(ctx, &id).await?;
     engine
         .send_task_success(&token, r#"{"action":"extend","minutes":60,"by":"demo"}"#)
         .await?;
@@ -161,20 +151,9 @@ async fn demo(
         h.iter().filter(|e| e.event_type == "TaskSubmitted").count() >= 2
     };
     engine.wait_for(&execution, second).await?;
-    let token = ctx
-        .clients
-        .ssm
-        .get_parameter()
-        .name(ctx.base.names().task_token(&id))
-        .with_decryption(true)
-        .send()
-        .await?;
-    let token = token
-        .parameter()
-        .and_then(|p| p.value())
-        .ok_or("no task token stored")?;
+    let token = waiting_token(ctx, &id).await?;
     engine
-        .send_task_success(token, r#"{"action":"stop","by":"demo"}"#)
+        .send_task_success(&token, r#"{"action":"stop","by":"demo"}"#)
         .await?;
     let done = engine.wait_for_completion(&execution).await?;
     println!(
@@ -183,6 +162,16 @@ async fn demo(
         done.output.unwrap_or_default()
     );
     Ok(())
+}
+
+async fn waiting_token(
+    ctx: &preview_tasks::Ctx,
+    id: &preview_tasks::domain::preview_id::PreviewId,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let token =
+        preview_tasks::steps::await_expiry::stored_token(&ctx.clients.ssm, &ctx.base.names(), id)
+            .await?;
+    Ok(token.ok_or("no task token stored")?)
 }
 
 fn summarize(state: &str, output: &str) -> String {

@@ -142,6 +142,18 @@ pub struct RequestRules {
 }
 
 impl PreviewRequest {
+    /// The checks that need no run-time dial (the minimum TTL is not one), so a bad request fails
+    /// before any AWS call; [`PreviewRequest::validate`] adds the dial-dependent ones.
+    pub fn precheck(&self, min_ttl_minutes: u32) -> Result<(), StepError> {
+        let lenient = RequestRules {
+            default_ttl_minutes: min_ttl_minutes,
+            min_ttl_minutes,
+            max_lifetime_minutes: u32::MAX,
+            env_allowlist: vec!["*".into()],
+        };
+        self.validate(&lenient).map(|_| ())
+    }
+
     /// Checks the request against the rules; every message says what to change.
     pub fn validate(&self, rules: &RequestRules) -> Result<ValidRequest, StepError> {
         let invalid = |m: String| Err(StepError::InvalidRequest(m));
@@ -171,10 +183,16 @@ impl PreviewRequest {
         }
         let base_branch = agree_on_base(&bases)?;
         let ttl_minutes = self.ttl_minutes.unwrap_or(rules.default_ttl_minutes);
-        if ttl_minutes < rules.min_ttl_minutes || ttl_minutes > rules.max_lifetime_minutes {
+        if ttl_minutes < rules.min_ttl_minutes {
             return invalid(format!(
-                "a TTL of {ttl_minutes} minutes is out of range: choose between {} and {} minutes",
-                rules.min_ttl_minutes, rules.max_lifetime_minutes
+                "a TTL of {ttl_minutes} minutes is out of range: choose at least {} minutes",
+                rules.min_ttl_minutes
+            ));
+        }
+        if ttl_minutes > rules.max_lifetime_minutes {
+            return invalid(format!(
+                "a TTL of {ttl_minutes} minutes is out of range: previews live at most {} minutes",
+                rules.max_lifetime_minutes
             ));
         }
         let requester = validate_requester(&self.requester)?;
@@ -467,7 +485,10 @@ mod tests {
         let mut r = request(vec![pr("DSpace/DSpace", 3)]);
         r.ttl_minutes = Some(5);
         let m = message(r.validate(&rules()));
-        assert!(m.contains("between 30 and 480"), "{m}");
+        assert!(m.contains("at least 30 minutes"), "{m}");
+        r.ttl_minutes = Some(481);
+        let m = message(r.validate(&rules()));
+        assert!(m.contains("at most 480 minutes"), "{m}");
     }
 
     #[test]
@@ -512,6 +533,21 @@ mod tests {
         let mut q = request(vec![pr("DSpace/DSpace", 1)]);
         q.env.insert("dspace__P__name".into(), "$(id)".into());
         assert!(message(q.validate(&rules())).contains("without quotes"));
+    }
+
+    #[test]
+    fn precheck_catches_what_needs_no_dial() {
+        let mut r = request(vec![pr("DSpace/DSpace", 1)]);
+        assert!(r.precheck(30).is_ok());
+        r.ttl_minutes = Some(5);
+        assert!(r.precheck(30).is_err());
+        r.ttl_minutes = Some(5000);
+        r.env.insert("any__P__key".into(), "v".into());
+        assert!(
+            r.precheck(30).is_ok(),
+            "the maximum and the allowlist are run-time dials"
+        );
+        assert!(request(vec![pr("DSpace/x", 1)]).precheck(30).is_err());
     }
 
     #[test]

@@ -76,3 +76,28 @@ pub async fn await_expiry(ctx: &Ctx, input: AwaitExpiryInput) -> Result<AwaitExp
         token_parameter: parameter,
     })
 }
+
+/// The task token a waiting preview stored, for whoever sends its extend or stop callback;
+/// `None` when the preview is not waiting (not ready yet, or ended).
+pub async fn stored_token(
+    ssm: &aws_sdk_ssm::Client,
+    names: &crate::domain::names::Names,
+    id: &PreviewId,
+) -> Result<Option<String>> {
+    match ssm
+        .get_parameter()
+        .name(names.task_token(id))
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(StepError::from_sdk("ssm:GetParameter (task token)", e)),
+    }
+}

@@ -48,6 +48,7 @@ impl Step for CheckCapacity {
 
 /// Validates the request, then takes a free slot or fails with `NoFreeSlot`.
 pub async fn check_capacity(ctx: &Ctx, input: CapacityInput) -> Result<CapacityOutput> {
+    input.request.precheck(ctx.base.min_ttl_minutes)?;
     let config = ctx.config().await?;
     input.request.validate(&config.request_rules())?;
     let names = config.names();

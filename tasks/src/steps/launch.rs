@@ -54,6 +54,7 @@ const SPOT_UNAVAILABLE: [&str; 4] = [
 
 /// Launches (or finds the instance already launched by this execution).
 pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
+    input.request.precheck(ctx.base.min_ttl_minutes)?;
     let config = ctx.config().await?;
     let request = input.request.validate(&config.request_rules())?;
     if input.execution.is_empty() {

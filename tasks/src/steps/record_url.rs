@@ -39,6 +39,7 @@ impl Step for RecordUrl {
 
 /// Reads the public DNS name, builds and tags the URLs, and sets the first expiry.
 pub async fn record_url(ctx: &Ctx, input: RecordUrlInput) -> Result<Ready> {
+    input.request.precheck(ctx.base.min_ttl_minutes)?;
     let config = ctx.config().await?;
     let request = input.request.validate(&config.request_rules())?;
     let instance_id = &input.instance.instance_id;

@@ -232,7 +232,12 @@ mod tests {
         );
         assert_eq!(
             outcome_of(&failed),
-            (Outcome::Failed, "HealthCheckFailed: merge conflict".into())
+            (Outcome::Failed, "merge conflict".into())
+        );
+        let timeout = input(json!({"preview_id": id, "error": {"Error": "States.Timeout"}}));
+        assert_eq!(
+            outcome_of(&timeout),
+            (Outcome::Failed, "States.Timeout".into())
         );
     }
 }
