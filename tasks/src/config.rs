@@ -64,7 +64,7 @@ impl Default for Config {
             health_deadline_minutes: 60,
             health_poll_budget_seconds: 600,
             health_poll_interval_seconds: 20,
-            volume_gib: 40,
+            volume_gib: 60,
             admin_email: "admin@preview.dspace.invalid".into(),
             env_allowlist: [
                 "dspace__P__name",

@@ -99,28 +99,78 @@ pub fn test(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The whole service on loopback: emulated AWS, the engine, the steps.
+/// The whole service on loopback: emulated AWS, the engine with the real steps, the web page.
+/// Arguments go to the local service (`--demo` also takes one preview through its life).
 pub fn run_local(args: &[String]) -> Result<(), String> {
     setup::venv()?;
+    run(
+        "build the local service and the web app",
+        cargo().args([
+            "build",
+            "--quiet",
+            "-p",
+            "preview-statemachine",
+            "-p",
+            "preview-web",
+            "--bins",
+        ]),
+    )?;
     let moto = Moto::start()?;
-    let result = run(
-        "the local service",
-        cargo()
-            .args([
-                "run",
-                "--quiet",
-                "-p",
-                "preview-statemachine",
-                "--bin",
-                "dspace-preview-local",
-                "--",
-                "--demo",
-            ])
-            .args(args)
-            .env("AWS_ENDPOINT_URL", &moto.endpoint),
-    );
+    let bin = |name: &str| target_dir().join("debug").join(name);
+    let mut service = Command::new(bin("dspace-preview-local"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .current_dir(root())
+        .spawn()
+        .map_err(|e| format!("could not start the local service: {e}"))?;
+    let engine = "127.0.0.1:8083";
+    let up = (0..600).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(engine).is_ok()
+    });
+    if !up {
+        let _ = service.kill();
+        return Err(format!("the local service did not listen on {engine}"));
+    }
+    let code = std::env::var("PREVIEW_ACCESS_CODE").unwrap_or_else(|_| "dspace".into());
+    eprintln!("==> open http://127.0.0.1:8080 and sign in with the access code '{code}' (Ctrl-C stops everything)");
+    let web = Command::new(bin("dspace-preview-web"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ENDPOINT_URL_SFN", format!("http://{engine}"))
+        // Emulated AWS takes any credentials; these are not secrets.
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("PREVIEW_STACK", "local")
+        .env(
+            "PREVIEW_STATE_MACHINE_ARN",
+            "arn:aws:states:us-east-1:000000000000:stateMachine:dspace-preview",
+        )
+        .env("PREVIEW_LINK_KEY", random_key()?)
+        .env("PREVIEW_ACCESS_CODE", &code)
+        .current_dir(root())
+        .status();
+    let _ = service.kill();
+    let _ = service.wait();
     drop(moto);
-    result
+    web.map(|_| ())
+        .map_err(|e| format!("could not start the web app: {e}"))
+}
+
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// A fresh signing key per run, so no key is ever written down.
+fn random_key() -> Result<String, String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| format!("no randomness for the link key: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The benchmarks (figures printed, nothing asserted on time). The Lambda is measured as it
