@@ -79,7 +79,7 @@ export interface PreviewStackProps extends cdk.StackProps {
   /** The account that owns the AMI (when no `amiId`). Default this account. */
   readonly amiOwner?: string;
 
-  /** Minutes between reaper runs. Default 15. */
+  /** Minutes between reaper runs. Default 5. */
   readonly reaperIntervalMinutes?: number;
   /** Retention of every log group, in days. Default 30. */
   readonly logRetentionDays?: number;
@@ -562,7 +562,7 @@ export class PreviewStack extends cdk.Stack {
     }
 
     // ---- the reaper, on a schedule ----
-    const reaperMinutes = props.reaperIntervalMinutes ?? 15;
+    const reaperMinutes = props.reaperIntervalMinutes ?? 5;
     new events.Rule(this, 'ReaperSchedule', {
       description: `dspace-preview ${d}: end previews whose execution is gone or whose lifetime is over`,
       schedule: events.Schedule.rate(cdk.Duration.minutes(reaperMinutes)),

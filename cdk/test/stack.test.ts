@@ -27,7 +27,7 @@ describe('stack', () => {
     const rules = resourcesOfType(json, 'AWS::Events::Rule');
     assert.equal(rules.length, 1);
     const [, rule] = rules[0];
-    assert.equal(rule.Properties.ScheduleExpression, 'rate(15 minutes)');
+    assert.equal(rule.Properties.ScheduleExpression, 'rate(5 minutes)');
     assert.equal(rule.Properties.State, 'ENABLED');
     assert.deepEqual(rule.Properties.Targets[0].Arn, { 'Fn::GetAtt': [functionId(json, 'reaper'), 'Arn'] });
     template.hasResourceProperties('AWS::Lambda::Permission', {
@@ -35,7 +35,7 @@ describe('stack', () => {
       Principal: 'events.amazonaws.com',
       FunctionName: { 'Fn::GetAtt': [functionId(json, 'reaper'), 'Arn'] },
     });
-    assert.equal(synth({ reaperIntervalMinutes: 5 }).json.Resources[rules[0][0]].Properties.ScheduleExpression, 'rate(5 minutes)');
+    assert.equal(synth({ reaperIntervalMinutes: 10 }).json.Resources[rules[0][0]].Properties.ScheduleExpression, 'rate(10 minutes)');
   });
 
   it('opens only port 80 to previews', () => {

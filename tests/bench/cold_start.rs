@@ -3,114 +3,22 @@
 //! talking to moto. Prints figures; asserts nothing about time.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use axum::Router;
+use preview_e2e::runtime_api::{invoke_cold, lambda_command};
 use preview_tasks::local::{local_ctx, Moto};
 use preview_tasks::Config;
-use tokio::sync::{mpsc, Mutex};
 
 const RUNS: usize = 7;
 
-struct Api {
-    event: String,
-    answered: mpsc::Sender<String>,
-    served: Mutex<bool>,
-}
-
-async fn next(State(api): State<Arc<Api>>) -> (HeaderMap, String) {
-    let mut served = api.served.lock().await;
-    if *served {
-        // A second poll means the function is idle: hold it until the process is killed.
-        drop(served);
-        std::future::pending::<()>().await;
-        unreachable!();
-    }
-    *served = true;
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "Lambda-Runtime-Aws-Request-Id",
-        "req-1".parse().expect("header"),
-    );
-    headers.insert(
-        "Lambda-Runtime-Deadline-Ms",
-        (chrono::Utc::now().timestamp_millis() + 60_000)
-            .to_string()
-            .parse()
-            .expect("header"),
-    );
-    headers.insert(
-        "Lambda-Runtime-Invoked-Function-Arn",
-        "arn:aws:lambda:us-east-1:000000000000:function:bench"
-            .parse()
-            .expect("header"),
-    );
-    (headers, api.event.clone())
-}
-
-async fn respond(
-    State(api): State<Arc<Api>>,
-    Path((_id, kind)): Path<(String, String)>,
-    body: String,
-) -> &'static str {
-    let _ = api.answered.send(format!("{kind}: {body}")).await;
-    "{}"
-}
-
-/// One cold start: (time to the answer, peak RSS in kB, the answer).
-async fn cold_start(mut cmd: Command, stack: &str, n: usize) -> (Duration, u64, String) {
-    let (tx, mut rx) = mpsc::channel(1);
-    let event = serde_json::json!({
+/// The capacity step's input for run `n`.
+fn event(n: usize) -> String {
+    serde_json::json!({
         "preview_id": format!("dsp-b{n}-202611281930-{n:04x}"),
         "request": {"sources": [{"repo": "DSpace/DSpace", "pr": n}], "requester": "bench"},
         "execution": format!("arn:aws:states:us-east-1:000000000000:execution:sm:bench-{n}")
     })
-    .to_string();
-    let api = Arc::new(Api {
-        event,
-        answered: tx,
-        served: Mutex::new(false),
-    });
-    let app = Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(respond))
-        .with_state(api);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let started = Instant::now();
-    let mut child = cmd
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("PREVIEW_STACK", stack)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let answer = tokio::time::timeout(Duration::from_secs(60), rx.recv())
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let elapsed = started.elapsed();
-    let rss = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0);
-    let _ = child.kill();
-    let _ = child.wait();
-    server.abort();
-    (elapsed, rss, answer)
+    .to_string()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -139,7 +47,6 @@ async fn main() {
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_REGION", "us-east-1"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
     ];
     let (mut rust, mut py, mut rss) = (Vec::new(), Vec::new(), Vec::new());
     for n in 0..RUNS {
@@ -149,15 +56,17 @@ async fn main() {
                 .await
                 .expect("seed");
             let mut cmd = if lang == "rust" {
-                Command::new(&binary)
+                lambda_command(&binary, "check-capacity")
             } else {
-                Command::new(&python)
+                lambda_command(&python, "check-capacity")
             };
             if lang == "python" {
                 cmd.arg(&script);
             }
             cmd.envs(env);
-            let (t, kb, answer) = cold_start(cmd, &stack, n + 1).await;
+            cmd.env("PREVIEW_STACK", &stack);
+            let run = invoke_cold(cmd, event(n + 1)).await;
+            let (t, kb, answer) = (run.elapsed, run.peak_rss_kb, run.answer);
             assert!(
                 answer.starts_with("response") && answer.contains("\"slot\""),
                 "{lang} answered {answer:?}"

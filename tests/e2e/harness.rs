@@ -1,6 +1,8 @@
 //! The end-to-end harness: a stack in moto, the engine on a manual clock over a temporary
 //! directory, our ASL and the real steps, and the Step Functions API served on loopback.
 
+pub mod runtime_api;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;

@@ -49,10 +49,14 @@ impl Step for CheckCapacity {
 /// Validates the request, then takes a free slot or fails with `NoFreeSlot`.
 pub async fn check_capacity(ctx: &Ctx, input: CapacityInput) -> Result<CapacityOutput> {
     input.request.precheck(ctx.base.min_ttl_minutes)?;
-    let config = ctx.config().await?;
+    // The three reads are independent (the stack is a deploy-time dial): one round trip, not three.
+    let names = ctx.base.names();
+    let (config, held, live) = tokio::try_join!(
+        ctx.config(),
+        slots::held(&ctx.clients.ssm, &names),
+        instances::find(&ctx.clients.ec2, &ctx.base.stack, &LIVE_STATES, &[]),
+    )?;
     input.request.validate(&config.request_rules())?;
-    let names = config.names();
-    let held = slots::held(&ctx.clients.ssm, &names).await?;
     // A retried invocation finds the slot it already took.
     if let Some((name, _)) = held
         .iter()
@@ -65,7 +69,6 @@ pub async fn check_capacity(ctx: &Ctx, input: CapacityInput) -> Result<CapacityO
             live_before: count(held.len()).saturating_sub(1),
         });
     }
-    let live = instances::find(&ctx.clients.ec2, &config.stack, &LIVE_STATES, &[]).await?;
     if held.len().max(live.len()) >= config.max_live as usize {
         return Err(StepError::NoFreeSlot {
             max: config.max_live,
