@@ -139,14 +139,17 @@ impl Detail {
     }
 }
 
-/// Describes a preview and reads its whole history; 404 when there is no such execution.
-pub async fn detail(state: &AppState, id: &PreviewId) -> Result<Detail, WebError> {
-    let arn = state.execution_arn(id.as_str());
-    let described = state
+/// DescribeExecution of a preview's execution; 404 when there is no such execution.
+async fn describe(
+    state: &AppState,
+    id: &PreviewId,
+    arn: &str,
+) -> Result<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput, WebError> {
+    state
         .clients
         .sfn
         .describe_execution()
-        .execution_arn(&arn)
+        .execution_arn(arn)
         .send()
         .await
         .map_err(|e| {
@@ -160,7 +163,13 @@ pub async fn detail(state: &AppState, id: &PreviewId) -> Result<Detail, WebError
                     aws_sdk_sfn::error::DisplayErrorContext(e),
                 )
             }
-        })?;
+        })
+}
+
+/// Describes a preview and reads its whole history; 404 when there is no such execution.
+pub async fn detail(state: &AppState, id: &PreviewId) -> Result<Detail, WebError> {
+    let arn = state.execution_arn(id.as_str());
+    let described = describe(state, id, &arn).await?;
     let mut events = Vec::new();
     let mut pages = state
         .clients
@@ -244,25 +253,7 @@ pub async fn callback(
     by: &str,
 ) -> Result<Callback, WebError> {
     let arn = state.execution_arn(id.as_str());
-    let described = state
-        .clients
-        .sfn
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.as_service_error()
-                .is_some_and(|s| s.is_execution_does_not_exist())
-            {
-                WebError::NotFound(format!("there is no preview {id}"))
-            } else {
-                WebError::aws(
-                    "states:DescribeExecution",
-                    aws_sdk_sfn::error::DisplayErrorContext(e),
-                )
-            }
-        })?;
+    let described = describe(state, id, &arn).await?;
     if described.status() != &ExecutionStatus::Running {
         return Ok(Callback::Ended);
     }
