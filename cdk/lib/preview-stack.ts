@@ -668,6 +668,14 @@ export class PreviewStack extends cdk.Stack {
         }),
       );
       web.addToRolePolicy(
+        // The per-person launch rate limit keeps each person's recent launch times here.
+        new iam.PolicyStatement({
+          sid: 'LaunchRateLimit',
+          actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+          resources: [param(`${root}/users/*`)],
+        }),
+      );
+      web.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'ReadPreviewLogs',
           actions: ['logs:FilterLogEvents', 'logs:GetLogEvents', 'logs:DescribeLogStreams'],

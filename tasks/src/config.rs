@@ -1,5 +1,6 @@
 //! The dials of a deployment: defaults here, then the environment, then SSM overrides at run time.
 
+use crate::domain::cost::{self, Usd};
 use crate::domain::names::Names;
 use crate::domain::request::RequestRules;
 use crate::domain::ttl::Lifetime;
@@ -45,6 +46,10 @@ pub struct Config {
     pub env_allowlist: Vec<String>,
     /// The state machine whose executions own previews (the reaper checks them).
     pub state_machine_arn: Option<String>,
+    /// The instance's price per hour for cost estimates; the us-east-1 on-demand price when unset.
+    pub hourly_price_usd: Option<Usd>,
+    /// How many previews one person may launch within an hour (the web app enforces it).
+    pub launches_per_user_per_hour: u32,
 }
 
 impl Default for Config {
@@ -78,13 +83,17 @@ impl Default for Config {
             .map(String::from)
             .to_vec(),
             state_machine_arn: None,
+            hourly_price_usd: None,
+            launches_per_user_per_hour: 4,
         }
     }
 }
 
 /// The keys operators may change at run time through SSM (the rest is deployment structure).
-pub const RUNTIME_KEYS: [&str; 7] = [
+pub const RUNTIME_KEYS: [&str; 9] = [
     "max-live",
+    "hourly-price-usd",
+    "launches-per-user-per-hour",
     "instance-type",
     "default-ttl-minutes",
     "max-lifetime-minutes",
@@ -140,6 +149,16 @@ impl Config {
             "admin-email" => self.admin_email = nonempty(key, v)?,
             "env-allowlist" => self.env_allowlist = list(v),
             "state-machine-arn" => self.state_machine_arn = opt(v),
+            "hourly-price-usd" => {
+                self.hourly_price_usd =
+                    match v {
+                        "" => None,
+                        v => Some(v.parse().map_err(|e| {
+                            StepError::Config(format!("dial hourly-price-usd: {e}"))
+                        })?),
+                    }
+            }
+            "launches-per-user-per-hour" => self.launches_per_user_per_hour = number(key, v)?,
             other => {
                 return Err(StepError::Config(format!(
                     "unknown dial '{other}'; known: {}",
@@ -201,6 +220,17 @@ impl Config {
         }
     }
 
+    /// One preview's price per hour (instance and volume), if the instance type's price is known.
+    pub fn preview_hourly(&self) -> Option<Usd> {
+        let instance = self
+            .hourly_price_usd
+            .or_else(|| cost::on_demand_hourly(&self.instance_type))?;
+        Some(cost::preview_hourly(
+            instance,
+            u64::try_from(self.volume_gib).unwrap_or(0),
+        ))
+    }
+
     /// The lifetime limits.
     pub fn lifetime(&self) -> Lifetime {
         Lifetime {
@@ -210,7 +240,7 @@ impl Config {
 }
 
 /// Every dial's key, in the order the documentation lists them.
-pub const ALL_KEYS: [&str; 18] = [
+pub const ALL_KEYS: [&str; 20] = [
     "stack",
     "max-live",
     "instance-type",
@@ -229,6 +259,8 @@ pub const ALL_KEYS: [&str; 18] = [
     "admin-email",
     "env-allowlist",
     "state-machine-arn",
+    "hourly-price-usd",
+    "launches-per-user-per-hour",
 ];
 
 /// `max-live` → `PREVIEW_MAX_LIVE`.
@@ -333,10 +365,12 @@ mod tests {
                 k if k.ends_with("minutes")
                     || k.ends_with("seconds")
                     || k == "max-live"
-                    || k == "volume-gib" =>
+                    || k == "volume-gib"
+                    || k == "launches-per-user-per-hour" =>
                 {
                     "31"
                 }
+                "hourly-price-usd" => "0.0832",
                 _ => "x",
             };
             c.set(key, value).unwrap_or_else(|e| panic!("{key}: {e}"));

@@ -2,6 +2,26 @@
 
 use crate::error::{Result, StepError};
 
+/// A parameter's value (SecureStrings decrypted); `None` when there is no such parameter.
+pub async fn value(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<Option<String>> {
+    match ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(StepError::from_sdk(&format!("ssm:GetParameter {name}"), e)),
+    }
+}
+
 /// Names of every parameter under a path (recursively).
 pub async fn names_under(ssm: &aws_sdk_ssm::Client, path: &str) -> Result<Vec<String>> {
     let mut pages = ssm

@@ -70,13 +70,48 @@ fn failure(e: &Event) -> String {
     }
 }
 
+/// Tasks that name a function ARN log `LambdaFunction…` events and service integrations log
+/// `Task…` events; the audit reads both alike.
+fn task_kind(kind: &str) -> &str {
+    match kind {
+        "LambdaFunctionSucceeded" => "TaskSucceeded",
+        "LambdaFunctionFailed" | "LambdaFunctionStartFailed" | "LambdaFunctionScheduleFailed" => {
+            "TaskFailed"
+        }
+        "LambdaFunctionTimedOut" => "TaskTimedOut",
+        other => other,
+    }
+}
+
+/// The preview's URLs (label, URL) once the RecordUrl step has recorded them.
+pub fn urls(events: &[Event]) -> Vec<(&'static str, String)> {
+    let mut state = "";
+    let mut found = Vec::new();
+    for e in events {
+        if e.kind.ends_with("StateEntered") {
+            state = e.state.as_deref().unwrap_or_default();
+        } else if task_kind(&e.kind) == "TaskSucceeded" && state == "RecordUrl" {
+            let out = json(&e.output);
+            found = [("UI", "ui_url"), ("REST API", "rest_url")]
+                .into_iter()
+                .filter_map(|(label, key)| {
+                    text(&out, key)
+                        .or_else(|| out.pointer(&format!("/urls/{key}")).and_then(Value::as_str))
+                        .map(|u| (label, u.to_string()))
+                })
+                .collect();
+        }
+    }
+    found
+}
+
 /// The audit log: launch (by whom, what), ready, each extend and stop (by whom), the TTL
 /// running out, failures with their cause, and how the execution ended.
 pub fn audit_log(events: &[Event]) -> Vec<Entry> {
     let mut state = String::new();
     let mut log = Vec::new();
     for e in events {
-        let what = match e.kind.as_str() {
+        let what = match task_kind(&e.kind) {
             "ExecutionStarted" => {
                 let input = json(&e.input);
                 let request = input.get("request").cloned().unwrap_or(Value::Null);
@@ -264,5 +299,38 @@ mod tests {
         assert_eq!(phase(&h[..7]), "expiring");
         assert_eq!(phase(&h), "ended");
         assert_eq!(phase(&[]), "capacity");
+    }
+
+    #[test]
+    fn lambda_function_events_read_like_task_events() {
+        let h = vec![
+            entered("RecordUrl", 20),
+            with_output(
+                ev("LambdaFunctionSucceeded", 20),
+                r#"{"ui_url":"http://x/","rest_url":"http://x/server"}"#,
+            ),
+            entered("Launch", 21),
+            Event {
+                error: Some("Throttled".into()),
+                cause: Some("slow down".into()),
+                ..ev("LambdaFunctionFailed", 21)
+            },
+        ];
+        let log: Vec<String> = audit_log(&h).into_iter().map(|e| e.what).collect();
+        assert_eq!(
+            log,
+            [
+                "ready at http://x/",
+                "step Launch failed: Throttled: slow down"
+            ]
+        );
+        assert_eq!(
+            urls(&h),
+            [
+                ("UI", "http://x/".to_string()),
+                ("REST API", "http://x/server".to_string())
+            ]
+        );
+        assert!(urls(&history()[..4]).is_empty());
     }
 }

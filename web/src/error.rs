@@ -29,6 +29,9 @@ pub enum WebError {
     /// An AWS call failed.
     #[error("AWS: {0}")]
     Aws(String),
+    /// GitHub could not answer (rate limit, outage); the message says what to do instead.
+    #[error("{0}")]
+    GitHub(String),
 }
 
 impl WebError {
@@ -40,7 +43,7 @@ impl WebError {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            WebError::Aws(_) => StatusCode::BAD_GATEWAY,
+            WebError::Aws(_) | WebError::GitHub(_) => StatusCode::BAD_GATEWAY,
         }
     }
 

@@ -4,13 +4,21 @@
 //! Server-rendered HTML that works without JavaScript. Modules have one job each:
 //! [`routes`] (HTTP), [`pages`] (HTML), [`auth`] (sign-in and CSRF), [`links`] (signed callback
 //! links), [`audit`] (the audit log from the execution history, pure), [`workflow`] (the AWS
-//! calls), [`sign`] (HMAC), [`state`] (what is built once per process).
+//! calls), [`sign`] (HMAC), [`state`] (what is built once per process), [`github`] (the GitHub
+//! API client), [`picker`] (PR lists and pairing, pure), [`choices`] (the form's PRs and the PR
+//! checks at launch), [`limits`] (the per-person launch rate limit), [`github_replay`] (recorded
+//! GitHub responses served locally).
 
 pub mod audit;
 pub mod auth;
+pub mod choices;
 pub mod error;
+pub mod github;
+pub mod github_replay;
+pub mod limits;
 pub mod links;
 pub mod pages;
+pub mod picker;
 pub mod routes;
 pub mod sign;
 pub mod state;

@@ -1,8 +1,8 @@
 //! The HTTP routes and their handlers.
 
 use axum::extract::{Path, Query, State};
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -11,15 +11,19 @@ use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{
     PreviewRequest, SampleContent, SourceInput, BACKEND_REPO, UI_REPO,
 };
+use preview_tasks::logs::LogLine;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use crate::audit;
 use crate::auth::{self, Session};
+use crate::choices;
 use crate::error::WebError;
+use crate::limits;
 use crate::links::{self, Link, LinkAction};
-use crate::pages::{self, LaunchForm, PreviewPage};
+use crate::pages::{self, Home, LaunchForm, PreviewPage};
 use crate::state::AppState;
-use crate::workflow::{self, Callback};
+use crate::workflow::{self, Callback, Overview};
 
 /// Log lines shown on a preview's page.
 const LOG_TAIL: usize = 100;
@@ -33,10 +37,49 @@ pub fn router(state: AppState) -> Router {
         .route("/signout", post(signout))
         .route("/previews", post(launch))
         .route("/previews/{id}", get(show))
+        .route("/previews/{id}/logs", get(logs))
+        .route("/previews/{id}/admin-password", post(admin_password))
+        .route(pages::STYLE_PATH, get(|| asset(pages::STYLE, "text/css")))
+        .route(
+            pages::SCRIPT_PATH,
+            get(|| asset(pages::SCRIPT, "text/javascript")),
+        )
         .route("/previews/{id}/extend", post(extend))
         .route("/previews/{id}/stop", post(stop))
         .route("/l/{token}", get(link_confirm).post(link_act))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// A static asset; its path carries the version, so browsers may keep it.
+async fn asset(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, kind),
+            (CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Headers every page carries: no framing, no sniffing, scripts and styles from here only.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    for (name, value) in [
+        (
+            "content-security-policy",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+    if !h.contains_key(CACHE_CONTROL) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 fn see_other(to: &str) -> Response {
@@ -48,16 +91,18 @@ fn parse_id(id: &str) -> Result<PreviewId, WebError> {
 }
 
 async fn home(State(state): State<AppState>, session: Session) -> Result<Html<String>, WebError> {
-    let live = workflow::live(&state).await?;
+    let (overview, choices) = tokio::join!(workflow::overview(&state), choices::pr_choices(&state));
     let csrf = session.csrf(&state.signer);
-    Ok(Html(pages::home(
-        &session.user,
-        &csrf,
-        &live,
-        &LaunchForm::default(),
-        None,
-        Utc::now(),
-    )))
+    Ok(Html(pages::home(&Home {
+        user: &session.user,
+        csrf: &csrf,
+        overview: &overview?,
+        form: &LaunchForm::default(),
+        error: None,
+        notice: None,
+        choices: &choices,
+        now: Utc::now(),
+    })))
 }
 
 /// The launch form as a request, or the message saying what to fix.
@@ -112,37 +157,145 @@ pub fn request_from_form(form: &LaunchForm, requester: &str) -> Result<PreviewRe
         ttl_minutes,
         requester: requester.to_string(),
         sample_content,
-        env: Default::default(),
+        env: env_from_form(&form.env)?,
     })
+}
+
+/// `key=value` lines as DSpace environment overrides: `dspace.name` becomes `dspace__P__name`, the
+/// form DSpace's Docker images read; the allowlist is checked by validation.
+pub fn env_from_form(text: &str) -> Result<BTreeMap<String, String>, WebError> {
+    let mut env = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(WebError::BadRequest(format!(
+                "configuration line {} ('{line}') needs the form key=value",
+                n + 1
+            )));
+        };
+        let key = key.trim().replace('.', "__P__");
+        if key.is_empty() {
+            return Err(WebError::BadRequest(format!(
+                "configuration line {} has no key before '='",
+                n + 1
+            )));
+        }
+        env.insert(key, value.trim().to_string());
+    }
+    Ok(env)
+}
+
+/// The form back with what to fix (or a suggestion), keeping what was typed.
+async fn form_back(
+    state: &AppState,
+    session: &Session,
+    overview: &Overview,
+    form: &LaunchForm,
+    message: Message<'_>,
+    status: StatusCode,
+) -> Response {
+    let choices = choices::pr_choices(state).await;
+    let csrf = session.csrf(&state.signer);
+    let (error, notice) = match message {
+        Message::Error(e) => (Some(e), None),
+        Message::Notice(n) => (None, Some(n)),
+    };
+    let html = pages::home(&Home {
+        user: &session.user,
+        csrf: &csrf,
+        overview,
+        form,
+        error,
+        notice,
+        choices: &choices,
+        now: Utc::now(),
+    });
+    (status, Html(html)).into_response()
+}
+
+/// What the re-shown form says.
+enum Message<'a> {
+    /// Something to fix.
+    Error(&'a str),
+    /// A suggestion; nothing was wrong.
+    Notice(&'a str),
 }
 
 async fn launch(
     State(state): State<AppState>,
     session: Session,
-    Form(form): Form<LaunchForm>,
+    Form(mut form): Form<LaunchForm>,
 ) -> Result<Response, WebError> {
     session.check_csrf(&state.signer, &form.csrf)?;
-    let checked = request_from_form(&form, &session.user).and_then(|request| {
-        let valid = request.validate(&state.config.request_rules())?;
-        Ok((request, valid))
+    let overview = workflow::overview(&state).await?;
+    let config = &overview.config;
+    // Local checks first: a typo costs no GitHub call.
+    let checked = match request_from_form(&form, &session.user)
+        .and_then(|r| Ok(r.validate(&config.request_rules()).map(|_| r)?))
+    {
+        Ok(request) => choices::check_prs(&state, request).await,
+        Err(e) => Err(e),
+    };
+    let checked = checked.and_then(|(request, pairing)| {
+        let valid = request.validate(&config.request_rules())?;
+        Ok((request, valid, pairing))
     });
-    let (request, valid) = match checked {
+    let (request, valid, pairing) = match checked {
         Ok(ok) => ok,
         Err(WebError::BadRequest(message)) => {
-            let live = workflow::live(&state).await.unwrap_or_default();
-            let csrf = session.csrf(&state.signer);
-            let html = pages::home(
-                &session.user,
-                &csrf,
-                &live,
-                &form,
-                Some(&message),
-                Utc::now(),
-            );
-            return Ok((StatusCode::BAD_REQUEST, Html(html)).into_response());
+            let back = Message::Error(&message);
+            let status = StatusCode::BAD_REQUEST;
+            return Ok(form_back(&state, &session, &overview, &form, back, status).await);
         }
         Err(e) => return Err(e),
     };
+    if let (Some(backend), true) = (pairing, form.paired.is_empty()) {
+        form.backend_pr = backend.number.to_string();
+        form.paired = "1".into();
+        let text = format!(
+            "UI PR #{} says it requires DSpace/DSpace#{}, so that is now the backend PR. Press Launch again, or empty the backend field to run the published backend of {}.",
+            form.ui_pr.trim().trim_start_matches('#'),
+            backend.number,
+            backend.base
+        );
+        return Ok(form_back(
+            &state,
+            &session,
+            &overview,
+            &form,
+            Message::Notice(&text),
+            StatusCode::OK,
+        )
+        .await);
+    }
+    if overview.live.len() >= config.max_live as usize {
+        let text = format!(
+            "All {} preview slots are in use; nothing was launched. Try again when one frees, or ask a requester to stop a preview they no longer need.",
+            config.max_live
+        );
+        let back = Message::Error(&text);
+        return Ok(form_back(
+            &state,
+            &session,
+            &overview,
+            &form,
+            back,
+            StatusCode::CONFLICT,
+        )
+        .await);
+    }
+    match limits::record_launch(&state, &session.user, config.launches_per_user_per_hour).await {
+        Ok(()) => {}
+        Err(WebError::BadRequest(text)) => {
+            let back = Message::Error(&text);
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            return Ok(form_back(&state, &session, &overview, &form, back, status).await);
+        }
+        Err(e) => return Err(e),
+    }
     let id = PreviewId::generate(&valid, Utc::now(), rand::random());
     workflow::start(&state, &id, &request).await?;
     tracing::info!(preview = %id, by = %session.user, "launched");
@@ -167,23 +320,19 @@ fn notice_text(code: &str) -> Option<&'static str> {
     })
 }
 
-async fn show(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    Query(q): Query<NoticeQuery>,
+/// A preview's page; `admin_password` once someone asked to see it.
+async fn render_preview(
+    state: &AppState,
+    session: &Session,
+    id: &PreviewId,
+    notice: Option<&str>,
+    admin_password: Option<&str>,
 ) -> Result<Html<String>, WebError> {
-    let id = parse_id(&id)?;
-    let detail = workflow::detail(&state, &id).await?;
+    let names = state.config.names();
+    let (detail, logs) = tokio::join!(workflow::detail(state, id), log_tail(state, id));
+    let detail = detail?;
     let audit = audit::audit_log(&detail.events);
     let phase = audit::phase(&detail.events);
-    let names = state.config.names();
-    let logs = preview_tasks::logs::tail(&state.clients.logs, &names, &id, LOG_TAIL)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, preview = %id, "log tail unavailable");
-            Vec::new()
-        });
     let expires = Utc::now() + Duration::minutes(i64::from(state.config.max_lifetime_minutes));
     let links: Vec<(LinkAction, String)> = LinkAction::ALL
         .into_iter()
@@ -206,12 +355,68 @@ async fn show(
         detail: &detail,
         phase,
         audit: &audit,
+        urls: &audit::urls(&detail.events),
         logs: &logs,
         links: &links,
-        notice: notice_text(&q.notice),
+        notice,
         region: &state.region,
         log_group: &names.log_group(),
+        admin_email: &state.config.admin_email,
+        admin_password,
     })))
+}
+
+/// The tail of a preview's logs; none when CloudWatch Logs cannot be read (the page still works).
+async fn log_tail(state: &AppState, id: &PreviewId) -> Vec<LogLine> {
+    let names = state.config.names();
+    preview_tasks::logs::tail(&state.clients.logs, &names, id, LOG_TAIL)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, preview = %id, "log tail unavailable");
+            Vec::new()
+        })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> Result<Html<String>, WebError> {
+    let id = parse_id(&id)?;
+    render_preview(&state, &session, &id, notice_text(&q.notice), None).await
+}
+
+/// The log tail as text, for the page's refreshing log view.
+async fn logs(
+    State(state): State<AppState>,
+    _session: Session,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = parse_id(&id)?;
+    let text = pages::logs_text(&log_tail(&state, &id).await);
+    Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+/// Shows the preview's DSpace admin password (a POST, so it never sits in a URL or a cache).
+async fn admin_password(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Html<String>, WebError> {
+    session.check_csrf(&state.signer, &form.csrf)?;
+    let id = parse_id(&id)?;
+    let password = workflow::admin_password(&state, &id).await?;
+    tracing::info!(preview = %id, by = %session.user, "admin password shown");
+    let (password, notice) = match password {
+        Some(p) => (Some(p), None),
+        None => (
+            None,
+            Some("The admin account is not created yet: the instance does that after the build."),
+        ),
+    };
+    render_preview(&state, &session, &id, notice, password.as_deref()).await
 }
 
 #[derive(Debug, Deserialize)]

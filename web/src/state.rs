@@ -7,6 +7,7 @@ use aws_config::BehaviorVersion;
 use preview_tasks::{aws::region_of, Clients, Config};
 
 use crate::error::WebError;
+use crate::github::GitHub;
 use crate::sign::Signer;
 
 /// The GitHub API when `PREVIEW_GITHUB_API` is unset.
@@ -30,8 +31,8 @@ pub struct Settings {
     pub signer: Signer,
     /// The shared sign-in code (`PREVIEW_ACCESS_CODE`).
     pub access_code: String,
-    /// The GitHub API base URL (for the PR picker).
-    pub github_api: String,
+    /// The GitHub API (the PR picker and the PR checks at launch).
+    pub github: GitHub,
     /// Mark cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -68,7 +69,10 @@ impl AppState {
             state_machine_arn,
             signer,
             access_code,
-            github_api: env("PREVIEW_GITHUB_API").unwrap_or_else(|| DEFAULT_GITHUB_API.into()),
+            github: GitHub::new(
+                &env("PREVIEW_GITHUB_API").unwrap_or_else(|| DEFAULT_GITHUB_API.into()),
+                env("PREVIEW_GITHUB_TOKEN"),
+            )?,
             secure_cookies: env("PREVIEW_COOKIE_SECURE").is_some_and(|v| v == "true" || v == "1"),
         }))
     }

@@ -1,11 +1,14 @@
 //! The AWS calls behind the pages: start, list live previews, describe one, send callbacks.
 
-use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent};
+use aws_sdk_ec2::types::Instance;
+use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus, HistoryEvent};
 use chrono::{DateTime, TimeZone, Utc};
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::PreviewRequest;
 use preview_tasks::domain::tags;
 use preview_tasks::instances::{self, ALIVE_STATES};
+use preview_tasks::steps::await_expiry::stored_token;
+use preview_tasks::{Config, Ctx};
 use serde_json::{json, Value};
 
 use crate::audit::Event;
@@ -21,10 +24,18 @@ pub struct LivePreview {
     pub started: Option<DateTime<Utc>>,
     /// Who asked (from the instance tags; empty before launch).
     pub requester: String,
-    /// Backend source (`pr-9876`, `branch-main`, …).
+    /// Backend source (`#9876` or a branch; empty = the base branch's published image).
     pub backend: String,
     /// UI source.
     pub ui: String,
+    /// The branch both sides build on.
+    pub base_branch: String,
+    /// Sample content (entities, aip, none).
+    pub sample_content: String,
+    /// Backend environment overrides as tagged (`KEY=value; …`).
+    pub env: String,
+    /// The EC2 instance type.
+    pub instance_type: String,
     /// Phase: capacity (no instance yet), launching, building, healthy, expiring.
     pub phase: String,
     /// The UI once ready.
@@ -36,6 +47,41 @@ pub struct LivePreview {
     /// The EC2 instance.
     pub instance_id: Option<String>,
 }
+
+/// One finished preview as the past list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastPreview {
+    /// The preview id.
+    pub id: String,
+    /// SUCCEEDED (ended as planned), FAILED, ABORTED or TIMED_OUT.
+    pub status: String,
+    /// When it started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub stopped: DateTime<Utc>,
+}
+
+impl PastPreview {
+    /// How long it lived, in minutes (rounded up: billing is per second, estimates are coarse).
+    pub fn minutes(&self) -> u64 {
+        let secs = (self.stopped - self.started).num_seconds().max(0);
+        u64::try_from(secs).unwrap_or(0).div_ceil(60)
+    }
+}
+
+/// What the home page shows, from a fixed number of AWS calls however many previews there are.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    /// The previews whose executions run.
+    pub live: Vec<LivePreview>,
+    /// The most recent finished previews, newest first.
+    pub past: Vec<PastPreview>,
+    /// The dials in force now (SSM overrides applied).
+    pub config: Config,
+}
+
+/// How many finished previews the home page lists.
+pub const PAST_SHOWN: usize = 25;
 
 fn to_utc(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| Utc.timestamp_opt(t.secs(), t.subsec_nanos()).single())
@@ -66,14 +112,17 @@ pub async fn start(
     Ok(out.execution_arn().to_string())
 }
 
-/// The live previews: one ListExecutions page and one DescribeInstances, however many there are.
-pub async fn live(state: &AppState) -> Result<Vec<LivePreview>, WebError> {
-    let executions = state
+/// One page of the state machine's executions, newest first.
+async fn executions(
+    state: &AppState,
+    status: Option<ExecutionStatus>,
+) -> Result<Vec<ExecutionListItem>, WebError> {
+    let out = state
         .clients
         .sfn
         .list_executions()
         .state_machine_arn(&state.state_machine_arn)
-        .status_filter(ExecutionStatus::Running)
+        .set_status_filter(status)
         .max_results(100)
         .send()
         .await
@@ -83,38 +132,91 @@ pub async fn live(state: &AppState) -> Result<Vec<LivePreview>, WebError> {
                 aws_sdk_sfn::error::DisplayErrorContext(e),
             )
         })?;
-    let found =
-        instances::find(&state.clients.ec2, &state.config.stack, &ALIVE_STATES, &[]).await?;
-    let mut live = Vec::new();
-    for ex in executions.executions() {
-        let arn = ex.execution_arn();
-        let instance = found.iter().find(|i| {
-            instances::tag(i, tags::EXECUTION) == Some(arn)
-                || instances::tag(i, tags::PREVIEW_ID) == Some(ex.name())
-        });
-        let tag = |k: &str| {
-            instance
-                .and_then(|i| instances::tag(i, k))
-                .unwrap_or_default()
-                .to_string()
-        };
-        let opt = |k: &str| Some(tag(k)).filter(|v| !v.is_empty());
-        live.push(LivePreview {
-            id: ex.name().to_string(),
-            started: to_utc(Some(ex.start_date())),
-            requester: tag(tags::REQUESTER),
-            backend: tag(tags::BACKEND),
-            ui: tag(tags::UI),
-            phase: opt(tags::PHASE).unwrap_or_else(|| "capacity".into()),
-            ui_url: opt(tags::UI_URL),
-            rest_url: opt(tags::REST_URL),
-            expires_at: opt(tags::EXPIRES_AT)
-                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                .map(|t| t.with_timezone(&Utc)),
-            instance_id: instance.and_then(|i| i.instance_id()).map(str::to_string),
-        });
-    }
-    Ok(live)
+    Ok(out.executions().to_vec())
+}
+
+/// The live and recent previews and the dials: four calls in parallel (running executions,
+/// recent executions, our instances, the SSM dials).
+pub async fn overview(state: &AppState) -> Result<Overview, WebError> {
+    let ctx = Ctx::new(
+        state.clients.clone(),
+        state.config.clone(),
+        state.region.clone(),
+    );
+    let (running, recent, found, config) = tokio::try_join!(
+        executions(state, Some(ExecutionStatus::Running)),
+        executions(state, None),
+        async {
+            instances::find(&state.clients.ec2, &state.config.stack, &ALIVE_STATES, &[])
+                .await
+                .map_err(WebError::from)
+        },
+        async { ctx.config().await.map_err(WebError::from) },
+    )?;
+    Ok(Overview {
+        live: live_previews(&running, &found),
+        past: past_previews(&recent),
+        config,
+    })
+}
+
+/// The live previews: each running execution with its instance's tags, if it has one yet.
+pub fn live_previews(running: &[ExecutionListItem], found: &[Instance]) -> Vec<LivePreview> {
+    running
+        .iter()
+        .map(|ex| {
+            let arn = ex.execution_arn();
+            let instance = found.iter().find(|i| {
+                instances::tag(i, tags::EXECUTION) == Some(arn)
+                    || instances::tag(i, tags::PREVIEW_ID) == Some(ex.name())
+            });
+            let tag = |k: &str| {
+                instance
+                    .and_then(|i| instances::tag(i, k))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let opt = |k: &str| Some(tag(k)).filter(|v| !v.is_empty());
+            LivePreview {
+                id: ex.name().to_string(),
+                started: to_utc(Some(ex.start_date())),
+                requester: tag(tags::REQUESTER),
+                backend: tag(tags::BACKEND),
+                ui: tag(tags::UI),
+                base_branch: tag(tags::BASE_BRANCH),
+                sample_content: tag(tags::SAMPLE_CONTENT),
+                env: tag(tags::ENV),
+                instance_type: instance
+                    .and_then(|i| i.instance_type())
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                phase: opt(tags::PHASE).unwrap_or_else(|| "capacity".into()),
+                ui_url: opt(tags::UI_URL),
+                rest_url: opt(tags::REST_URL),
+                expires_at: opt(tags::EXPIRES_AT)
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+                instance_id: instance.and_then(|i| i.instance_id()).map(str::to_string),
+            }
+        })
+        .collect()
+}
+
+/// The finished previews among `recent`, newest first, at most [`PAST_SHOWN`].
+pub fn past_previews(recent: &[ExecutionListItem]) -> Vec<PastPreview> {
+    recent
+        .iter()
+        .filter(|ex| ex.status() != &ExecutionStatus::Running)
+        .filter_map(|ex| {
+            Some(PastPreview {
+                id: ex.name().to_string(),
+                status: ex.status().as_str().to_string(),
+                started: to_utc(Some(ex.start_date()))?,
+                stopped: to_utc(ex.stop_date())?,
+            })
+        })
+        .take(PAST_SHOWN)
+        .collect()
 }
 
 /// One preview's execution: status, output and history.
@@ -219,6 +321,15 @@ pub fn event(e: &HistoryEvent) -> Event {
     if let Some(d) = e.execution_succeeded_event_details() {
         out.output = s(d.output());
     }
+    if let Some(d) = e.lambda_function_succeeded_event_details() {
+        out.output = s(d.output());
+    }
+    if let Some(d) = e.lambda_function_failed_event_details() {
+        (out.error, out.cause) = (s(d.error()), s(d.cause()));
+    }
+    if let Some(d) = e.lambda_function_timed_out_event_details() {
+        (out.error, out.cause) = (s(d.error()), s(d.cause()));
+    }
     if let Some(d) = e.task_failed_event_details() {
         (out.error, out.cause) = (s(d.error()), s(d.cause()));
     }
@@ -232,6 +343,12 @@ pub fn event(e: &HistoryEvent) -> Event {
         (out.error, out.cause) = (s(d.error()), s(d.cause()));
     }
     out
+}
+
+/// The preview's DSpace admin password; `None` until the instance has created the account.
+pub async fn admin_password(state: &AppState, id: &PreviewId) -> Result<Option<String>, WebError> {
+    let name = state.config.names().admin_password(id);
+    Ok(preview_tasks::parameters::value(&state.clients.ssm, &name).await?)
 }
 
 /// What a callback achieved.
@@ -257,32 +374,10 @@ pub async fn callback(
     if described.status() != &ExecutionStatus::Running {
         return Ok(Callback::Ended);
     }
-    let token = match state
-        .clients
-        .ssm
-        .get_parameter()
-        .name(state.config.names().task_token(id))
-        .with_decryption(true)
-        .send()
-        .await
-    {
-        Ok(out) => out
-            .parameter()
-            .and_then(|p| p.value())
-            .unwrap_or_default()
-            .to_string(),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            return Ok(Callback::NotWaiting)
-        }
-        Err(e) => {
-            return Err(WebError::aws(
-                "ssm:GetParameter",
-                aws_sdk_ssm::error::DisplayErrorContext(e),
-            ))
-        }
+    let names = state.config.names();
+    let token = stored_token(&state.clients.ssm, &names, id).await?;
+    let Some(token) = token else {
+        return Ok(Callback::NotWaiting);
     };
     let body = match minutes {
         Some(m) => json!({"action": "extend", "minutes": m, "by": by}),

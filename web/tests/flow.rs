@@ -1,83 +1,13 @@
 //! The web app against the local Step Functions engine and moto: sign-in, validation, launch,
 //! extend by button and by signed link, forged links, stop, and the audit log.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::{Request, Response, StatusCode};
-use axum::Router;
-use chrono::Utc;
-use preview_statemachine::preview::{self, StepsInvoker};
-use preview_statemachine::{Engine, ManualClock};
-use preview_tasks::local::{local_ctx, Moto};
-use preview_tasks::Config;
-use preview_web::sign::Signer;
-use preview_web::state::Settings;
-use preview_web::{router, AppState};
+use common::{world, world_with, World, ACCESS_CODE};
 use tower::ServiceExt;
-
-struct World {
-    app: Router,
-    state: AppState,
-    engine: Engine,
-    dir: PathBuf,
-    server: tokio::task::JoinHandle<std::io::Result<()>>,
-    _clock: Arc<ManualClock>,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        self.engine.halt();
-        self.server.abort();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-async fn world() -> World {
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    let stack = format!("w{}-{n}", std::process::id());
-    let config = Config {
-        max_live: 3,
-        health_poll_interval_seconds: 1,
-        health_poll_budget_seconds: 2,
-        ..Config::default()
-    };
-    let endpoint = Moto::shared_endpoint().expect("moto (set PREVIEW_VENV)");
-    let mut ctx = local_ctx(&endpoint, &stack, config).await.expect("seed");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sfn_endpoint = format!("http://{}", listener.local_addr().unwrap());
-    ctx.clients.sfn = preview::sfn_client(&sfn_endpoint).await;
-    let dir = std::env::temp_dir().join(format!("dspace-preview-web-{stack}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let (engine, arn) = preview::open(&dir, clock.clone(), StepsInvoker::new(ctx.clone()), &stack)
-        .await
-        .expect("engine");
-    let server = tokio::spawn(preview_statemachine::serve(engine.clone(), listener));
-    let state = AppState::new(Settings {
-        clients: ctx.clients.clone(),
-        config: ctx.base.clone(),
-        region: ctx.region.clone(),
-        state_machine_arn: arn,
-        signer: Signer::new(&[9u8; 32]).unwrap(),
-        access_code: "dspace rocks".into(),
-        github_api: "http://127.0.0.1:9".into(),
-        secure_cookies: false,
-    });
-    World {
-        app: router(state.clone()),
-        state,
-        engine,
-        dir,
-        server,
-        _clock: clock,
-    }
-}
 
 struct Reply {
     status: StatusCode,
@@ -155,7 +85,7 @@ impl World {
                     ("csrf", &token),
                     ("next", "/"),
                     ("name", user),
-                    ("code", "dspace rocks"),
+                    ("code", ACCESS_CODE),
                 ],
             )
             .await;
@@ -165,30 +95,6 @@ impl World {
         assert_eq!(home.status, StatusCode::OK);
         let csrf = hidden(&home.body, "csrf");
         (session, csrf)
-    }
-
-    async fn submitted(&self, id: &str, n: usize) {
-        let arn = self.state.execution_arn(id);
-        let wait = self.engine.wait_for(&arn, |h| {
-            h.iter().filter(|e| e.event_type == "TaskSubmitted").count() >= n
-        });
-        tokio::time::timeout(std::time::Duration::from_secs(120), wait)
-            .await
-            .expect("parked in time")
-            .unwrap();
-    }
-
-    async fn executions(&self) -> usize {
-        let out = self
-            .state
-            .clients
-            .sfn
-            .list_executions()
-            .state_machine_arn(&self.state.state_machine_arn)
-            .send()
-            .await
-            .unwrap();
-        out.executions().len()
     }
 }
 
@@ -232,11 +138,7 @@ async fn signing_in_needs_the_code_and_pages_need_a_session() {
         .post(
             "/signin",
             "",
-            &[
-                ("csrf", &token),
-                ("name", "alice"),
-                ("code", "dspace rocks"),
-            ],
+            &[("csrf", &token), ("name", "alice"), ("code", ACCESS_CODE)],
         )
         .await;
     assert_eq!(no_token.status, StatusCode::FORBIDDEN);
@@ -425,8 +327,282 @@ async fn launch_extend_by_button_and_link_then_stop() {
         "{}",
         late_button.location
     );
+    let home = w.get("/", &session).await.body;
+    let (live, rest) = home.split_once(r#"<h2 id="launch">"#).unwrap();
+    assert!(!live.contains(&id), "no longer listed as live");
+    let past = rest.split_once(r#"<h2 id="past">"#).unwrap().1;
     assert!(
-        !w.get("/", &session).await.body.contains(&id),
-        "no longer listed as live"
+        past.contains(&format!(
+            r#"<a href="/previews/{id}">{id}</a></td><td>ended</td>"#
+        )),
+        "listed as past: {past}"
     );
+}
+
+/// The preview id a launch redirected to.
+fn launched_id(r: &Reply) -> String {
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.location
+        .trim_start_matches("/previews/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn prs_are_checked_on_github_before_anything_starts() {
+    let w = world().await;
+    let (session, csrf) = w.sign_in("alice").await;
+    let home = w.get("/", &session).await;
+    assert!(home.body.contains(r#"<datalist id="backend-prs">"#));
+    assert!(
+        home.body.contains(r#"<option value="9876">"#),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("3 of 3</strong> preview slots free"));
+    assert!(home.body.contains("Cost estimate"));
+
+    for (form, status, says) in [
+        (
+            vec![("backend_pr", "1")],
+            StatusCode::BAD_REQUEST,
+            "DSpace/DSpace has no PR #1",
+        ),
+        (
+            vec![("backend_pr", "9801")],
+            StatusCode::BAD_REQUEST,
+            "DSpace/DSpace#9801 is closed",
+        ),
+        (
+            vec![("backend_pr", "9876"), ("ui_pr", "4263")],
+            StatusCode::BAD_REQUEST,
+            "Backend PR #9876 targets main but UI PR #4263 targets dspace-8_x",
+        ),
+        (
+            vec![("backend_pr", "9876"), ("env", "dspace.dir=/tmp")],
+            StatusCode::BAD_REQUEST,
+            "dspace__P__dir",
+        ),
+        (
+            vec![("backend_pr", "9876"), ("env", "no equals sign")],
+            StatusCode::BAD_REQUEST,
+            "needs the form key=value",
+        ),
+    ] {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend(form.iter().copied());
+        let r = w.post("/previews", &session, &fields).await;
+        assert_eq!(r.status, status, "{form:?}: {}", r.body);
+        assert!(
+            r.body.contains(&says.replace('<', "&lt;")),
+            "{form:?} lacks '{says}': {}",
+            r.body
+        );
+    }
+    assert_eq!(w.executions().await, 0, "nothing started");
+}
+
+#[tokio::test]
+async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
+    let w = world().await;
+    let (session, csrf) = w.sign_in("alice").await;
+    let first = w
+        .post("/previews", &session, &[("csrf", &csrf), ("ui_pr", "4321")])
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert!(
+        first.body.contains("requires DSpace/DSpace#9876"),
+        "{}",
+        first.body
+    );
+    assert_eq!(hidden(&first.body, "backend_pr"), "9876");
+    assert_eq!(hidden(&first.body, "paired"), "1");
+    assert_eq!(w.executions().await, 0, "a suggestion starts nothing");
+
+    let second = w
+        .post(
+            "/previews",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("ui_pr", "4321"),
+                ("backend_pr", "9876"),
+                ("paired", "1"),
+                ("env", "dspace.name=Test repository"),
+                ("sample_content", "aip"),
+            ],
+        )
+        .await;
+    let id = launched_id(&second);
+    assert!(id.starts_with("dsp-b9876-u4321-"), "{id}");
+    w.submitted(&id, 1).await;
+    let home = w.get("/", &session).await;
+    for shown in [
+        r#"href="https://github.com/DSpace/DSpace/pull/9876""#,
+        r#"href="https://github.com/DSpace/dspace-angular/pull/4321""#,
+        "dspace__P__name=Test repository",
+        "<dd>aip</dd>",
+        "<dd>alice</dd>",
+    ] {
+        assert!(
+            home.body.contains(shown),
+            "home lacks {shown}: {}",
+            home.body
+        );
+    }
+    let page = w.get(&format!("/previews/{id}"), &session).await;
+    assert!(page
+        .body
+        .contains("DSpace/DSpace#9876, DSpace/dspace-angular#4321"));
+
+    // The admin password: not there until the instance stores it, then shown on request.
+    let pw = w
+        .post(
+            &format!("/previews/{id}/admin-password"),
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(pw.body.contains("not created yet"), "{}", pw.body);
+    let name = w
+        .state
+        .config
+        .names()
+        .admin_password(&preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap());
+    w.state
+        .clients
+        .ssm
+        .put_parameter()
+        .name(name)
+        .value("s3cret-Passw0rd")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let pw = w
+        .post(
+            &format!("/previews/{id}/admin-password"),
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(
+        pw.body
+            .contains(r#"<code id="admin-password">s3cret-Passw0rd</code>"#),
+        "{}",
+        pw.body
+    );
+    let forged = w
+        .post(
+            &format!("/previews/{id}/admin-password"),
+            &session,
+            &[("csrf", "x")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(!forged.body.contains("s3cret"));
+}
+
+#[tokio::test]
+async fn full_slots_and_the_launch_rate_limit_refuse_with_a_message() {
+    let w = world_with(|c| {
+        c.max_live = 2;
+        c.launches_per_user_per_hour = 1;
+    })
+    .await;
+    let (alice, alice_csrf) = w.sign_in("alice").await;
+    let (bob, bob_csrf) = w.sign_in("bob").await;
+    let launch = |session: &str, csrf: &str| {
+        let (session, csrf) = (session.to_string(), csrf.to_string());
+        let w = &w;
+        async move {
+            w.post(
+                "/previews",
+                &session,
+                &[("csrf", &csrf), ("backend_pr", "9876")],
+            )
+            .await
+        }
+    };
+    launched_id(&launch(&alice, &alice_csrf).await);
+    let again = launch(&alice, &alice_csrf).await;
+    assert_eq!(
+        again.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        again.body
+    );
+    assert!(
+        again
+            .body
+            .contains("you have launched 1 previews in the last hour"),
+        "{}",
+        again.body
+    );
+    assert!(
+        again.body.contains(r#"value="9876""#),
+        "the form keeps what was typed"
+    );
+    launched_id(&launch(&bob, &bob_csrf).await);
+    assert_eq!(w.executions().await, 2);
+
+    let (carol, carol_csrf) = w.sign_in("carol").await;
+    let full = launch(&carol, &carol_csrf).await;
+    assert_eq!(full.status, StatusCode::CONFLICT, "{}", full.body);
+    assert!(
+        full.body
+            .contains("All 2 preview slots are in use; nothing was launched"),
+        "{}",
+        full.body
+    );
+    assert_eq!(w.executions().await, 2, "nothing started");
+    // A refused launch does not count against carol's limit.
+    let name = w
+        .state
+        .config
+        .names()
+        .user_launches(&preview_web::limits::user_key("carol"));
+    let stored = preview_tasks::parameters::value(&w.state.clients.ssm, &name)
+        .await
+        .unwrap();
+    assert_eq!(stored, None);
+}
+
+#[tokio::test]
+async fn logs_assets_and_headers() {
+    let w = world().await;
+    let (session, _) = w.sign_in("alice").await;
+    let css = w.get(preview_web::pages::STYLE_PATH, "").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(css.body.contains(".card"));
+    let home = w.get("/", &session).await;
+    assert!(home.body.contains(preview_web::pages::SCRIPT_PATH));
+    let raw = w
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/")
+                .header(COOKIE, &session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let csp = raw
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(raw.headers().get("cache-control").unwrap(), "no-store");
+    let logs = w
+        .get("/previews/dsp-b1-202611281200-abcd/logs", &session)
+        .await;
+    assert_eq!(logs.status, StatusCode::OK);
+    assert_eq!(logs.body, "No log lines yet.");
+    let anonymous = w.get("/previews/dsp-b1-202611281200-abcd/logs", "").await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
 }

@@ -56,6 +56,11 @@ impl Names {
         format!("{}/admin-password", self.preview_path(id))
     }
 
+    /// The recent launch times of one person (`user_key` is already parameter-name safe).
+    pub fn user_launches(&self, user_key: &str) -> String {
+        format!("{}/users/{user_key}/launches", self.parameter_root())
+    }
+
     /// The CloudWatch Logs group of all previews.
     pub fn log_group(&self) -> String {
         format!("/dspace-preview/{}", self.stack)

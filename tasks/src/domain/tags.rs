@@ -24,6 +24,10 @@ pub const PHASE: &str = "dspace-preview:phase";
 pub const UI_URL: &str = "dspace-preview:ui-url";
 /// The public REST URL, once healthy.
 pub const REST_URL: &str = "dspace-preview:rest-url";
+/// The sample content loaded (entities, aip, none).
+pub const SAMPLE_CONTENT: &str = "dspace-preview:sample-content";
+/// The backend environment overrides, `KEY=value` joined by `; ` (cut at the tag limit).
+pub const ENV: &str = "dspace-preview:env";
 /// How the preview ended (expired, stopped by …, failed: …).
 pub const ENDED: &str = "dspace-preview:ended";
 /// The console name.

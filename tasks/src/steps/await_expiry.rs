@@ -84,20 +84,5 @@ pub async fn stored_token(
     names: &crate::domain::names::Names,
     id: &PreviewId,
 ) -> Result<Option<String>> {
-    match ssm
-        .get_parameter()
-        .name(names.task_token(id))
-        .with_decryption(true)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(StepError::from_sdk("ssm:GetParameter (task token)", e)),
-    }
+    crate::parameters::value(ssm, &names.task_token(id)).await
 }

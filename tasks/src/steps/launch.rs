@@ -234,6 +234,19 @@ fn tag_specifications(plan: &LaunchPlan<'_>) -> Vec<TagSpecification> {
             plan.config.lifetime().hard_stop(now).to_rfc3339(),
         ),
         (tags::PHASE, tags::phase::LAUNCHING.to_string()),
+        (
+            tags::SAMPLE_CONTENT,
+            plan.request.sample_content.as_str().to_string(),
+        ),
+        (
+            tags::ENV,
+            plan.request
+                .env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
     ];
     let tags: Vec<Tag> = pairs
         .iter()

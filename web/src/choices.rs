@@ -1,0 +1,87 @@
+//! The launch form's PR choices, and the checks of the chosen PRs at launch, from GitHub.
+
+use preview_tasks::domain::request::{PreviewRequest, BACKEND_REPO, UI_REPO};
+
+use crate::error::WebError;
+use crate::github::Pull;
+use crate::pages::PrChoices;
+use crate::picker;
+use crate::state::AppState;
+
+/// The open PRs of both repositories as datalists; GitHub trouble becomes a note, never an error,
+/// because a PR number can always be typed in.
+pub async fn pr_choices(state: &AppState) -> PrChoices {
+    let (backend, ui) = tokio::join!(
+        state.github.open_pulls(BACKEND_REPO),
+        state.github.open_pulls(UI_REPO)
+    );
+    let mut choices = PrChoices::default();
+    for (list, id, out) in [
+        (backend, "backend-prs", &mut choices.backend),
+        (ui, "ui-prs", &mut choices.ui),
+    ] {
+        match list {
+            Ok(list) => {
+                *out = picker::datalist(id, &list.pulls);
+                choices.notes.extend(list.note);
+            }
+            Err(e) => choices.notes.push(e.to_string()),
+        }
+    }
+    choices
+}
+
+/// Looks up a PR; `Ok(None)` when GitHub cannot be asked (the instance fetches it anyway).
+async fn lookup(state: &AppState, repo: &str, number: u64) -> Result<Option<Pull>, WebError> {
+    match state.github.pull(repo, number).await {
+        Ok(Some(pull)) if pull.state == "open" => Ok(Some(pull)),
+        Ok(Some(pull)) => Err(WebError::BadRequest(format!(
+            "{repo}#{number} is {}: only open PRs can be previewed",
+            pull.state
+        ))),
+        Ok(None) => Err(WebError::BadRequest(format!(
+            "{repo} has no PR #{number}; pick one from the list of open PRs"
+        ))),
+        Err(WebError::BadRequest(m)) => Err(WebError::BadRequest(m)),
+        Err(e) => {
+            tracing::warn!(error = %e, %repo, number, "PR not checked: GitHub did not answer");
+            Ok(None)
+        }
+    }
+}
+
+/// Checks the request's PRs on GitHub (they exist, are open, share a base branch) and records
+/// each PR's head commit and base branch. Also returns the backend PR a UI PR says it requires,
+/// when the request builds no backend of its own, so the form can suggest it.
+pub async fn check_prs(
+    state: &AppState,
+    mut request: PreviewRequest,
+) -> Result<(PreviewRequest, Option<Pull>), WebError> {
+    let mut found: Vec<(String, Pull)> = Vec::new();
+    for source in &mut request.sources {
+        let Some(number) = source.pr else { continue };
+        if let Some(pull) = lookup(state, &source.repo, number).await? {
+            source.head_sha = Some(pull.head_sha.clone()).filter(|s| !s.is_empty());
+            source.base = Some(pull.base.clone());
+            found.push((source.repo.clone(), pull));
+        }
+    }
+    let of = |repo: &str| found.iter().find(|(r, _)| r == repo).map(|(_, p)| p);
+    if let (Some(backend), Some(ui)) = (of(BACKEND_REPO), of(UI_REPO)) {
+        if let Some(message) = picker::base_mismatch(backend, ui) {
+            return Err(WebError::BadRequest(message));
+        }
+    }
+    let builds_backend = request.sources.iter().any(|s| s.repo == BACKEND_REPO);
+    let pairing = match of(UI_REPO).and_then(|ui| ui.requires_backend) {
+        Some(number) if !builds_backend => state
+            .github
+            .pull(BACKEND_REPO, number)
+            .await
+            .ok()
+            .flatten()
+            .filter(|p| p.state == "open"),
+        _ => None,
+    };
+    Ok((request, pairing))
+}

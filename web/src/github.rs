@@ -1,0 +1,770 @@
+//! The GitHub REST client behind the launch form's PR picker: the open PRs of a repository and
+//! one PR by number, cached so a busy page costs (almost) no GitHub calls.
+//!
+//! Why it is shaped like this:
+//! - unauthenticated GitHub allows 60 calls an hour and a token 5,000, shared with whatever else
+//!   uses the token; so a whole list is reused for [`GitHub::with_fresh_for`] (60 s) without any
+//!   call, and after that every page is revalidated with `If-None-Match`: a 304 does not count
+//!   against the rate limit;
+//! - when GitHub is limited or failing, the last list is served with a note saying how old it is,
+//!   because a tester can still type a PR number, and the launch checks it with [`GitHub::pull`];
+//! - while a rate limit lasts no call is made at all: calls during a limit only prolong it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Request, StatusCode};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::Deserialize;
+
+use crate::error::WebError;
+use crate::picker;
+
+/// GitHub's cap on `per_page`, and our default.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Pages followed per list: 500 PRs is far more than either repository has open.
+pub const MAX_PAGES: usize = 5;
+/// How long a whole list is reused without asking GitHub.
+pub const DEFAULT_FRESH_FOR: Duration = Duration::from_secs(60);
+/// Per-request deadline, body included.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// GitHub's `per_page=100` lists with PR bodies are a few hundred KiB; anything far larger is
+/// not GitHub.
+const MAX_BODY: usize = 16 * 1024 * 1024;
+/// URLs whose validators are kept (list pages and looked-up PRs).
+const MAX_CACHED_PAGES: usize = 1000;
+/// How long to hold off after a secondary rate limit that names no time (GitHub's advice).
+const SECONDARY_LIMIT_WAIT: i64 = 60;
+
+type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// A pull request as the picker and the launch need it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pull {
+    /// The PR number.
+    pub number: u64,
+    /// Its title.
+    pub title: String,
+    /// The author's login (`user.login`; `ghost` for a deleted account).
+    pub author: String,
+    /// The branch it targets (`base.ref`).
+    pub base: String,
+    /// The commit it would build (`head.sha`).
+    pub head_sha: String,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Its page on github.com.
+    pub html_url: String,
+    /// Whether it is a draft.
+    pub draft: bool,
+    /// `open` or `closed`.
+    pub state: String,
+    /// The `DSpace/DSpace` PR its body says it requires (see [`picker::requires_backend`]).
+    pub requires_backend: Option<u64>,
+}
+
+/// The open PRs of a repository, most recently updated first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PullList {
+    /// The PRs.
+    pub pulls: Vec<Pull>,
+    /// Shown above the list when it is stale or incomplete (rate limit, GitHub failing).
+    pub note: Option<String>,
+}
+
+/// The GitHub client; build one per process and clone it freely (the cache is shared).
+#[derive(Clone)]
+pub struct GitHub {
+    base: Arc<str>,
+    token: Option<HeaderValue>,
+    page_size: u32,
+    fresh_for: Duration,
+    timeout: Duration,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token itself.
+        f.debug_struct("GitHub")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "(set)"))
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    // Built on first use: loading the system's root certificates is not free, and most pages
+    // (and a Lambda's cold start) never talk to GitHub.
+    http: OnceLock<HttpClient>,
+    cache: Mutex<Cache>,
+    // One refresh per repository at a time, so a burst of page loads costs one set of calls.
+    refreshing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+#[derive(Default)]
+struct Cache {
+    /// Per URL: the last 200's validator and what it said.
+    pages: HashMap<String, CachedPage>,
+    /// Per repository: the last whole list.
+    lists: HashMap<String, CachedList>,
+    /// No call before this (a rate limit is per token or per address, not per repository).
+    limited_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone)]
+struct CachedPage {
+    etag: String,
+    pulls: Vec<Pull>,
+    next: Option<String>,
+}
+
+struct CachedList {
+    pulls: Vec<Pull>,
+    /// When GitHub last confirmed it (wall clock, for the note).
+    fetched_at: DateTime<Utc>,
+    /// When it was last fetched or found unreachable (monotonic, for freshness).
+    checked: Instant,
+    note: Option<String>,
+}
+
+/// Why a call did not produce an answer.
+enum Failure {
+    RateLimited { until: DateTime<Utc> },
+    Other(String),
+}
+
+/// What a GET produced.
+enum Fetched {
+    Found(CachedPage),
+    NotFound,
+}
+
+impl GitHub {
+    /// A client for the API at `base_url` (`https://api.github.com`, or a local replay over
+    /// http), authenticating with `token` when one is given.
+    pub fn new(base_url: &str, token: Option<String>) -> Result<GitHub, WebError> {
+        let base = base_url.trim().trim_end_matches('/');
+        let rest = base
+            .strip_prefix("https://")
+            .or_else(|| base.strip_prefix("http://"));
+        if rest.is_none_or(|r| r.is_empty() || r.contains(char::is_whitespace)) {
+            return Err(WebError::Config(format!(
+                "the GitHub API URL '{base_url}' is not an http(s) URL"
+            )));
+        }
+        let token = match token
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+        {
+            None => None,
+            Some(t) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                    WebError::Config("the GitHub token has characters a header cannot carry".into())
+                })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
+        Ok(GitHub {
+            base: base.into(),
+            token,
+            page_size: DEFAULT_PAGE_SIZE,
+            fresh_for: DEFAULT_FRESH_FOR,
+            timeout: DEFAULT_TIMEOUT,
+            shared: Arc::new(Shared {
+                http: OnceLock::new(),
+                cache: Mutex::new(Cache::default()),
+                refreshing: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The same client asking for `n` PRs per page (1–100; tests use small pages).
+    pub fn with_page_size(mut self, n: u32) -> GitHub {
+        self.page_size = n.clamp(1, 100);
+        self
+    }
+
+    /// The same client reusing a whole list for `d` without asking GitHub.
+    pub fn with_fresh_for(mut self, d: Duration) -> GitHub {
+        self.fresh_for = d;
+        self
+    }
+
+    /// The same client with another per-request deadline.
+    pub fn with_timeout(mut self, d: Duration) -> GitHub {
+        self.timeout = d;
+        self
+    }
+
+    /// The open PRs of `repo` (`owner/name`), most recently updated first; stale with a note,
+    /// or an error saying the number can still be typed, when GitHub cannot answer.
+    pub async fn open_pulls(&self, repo: &str) -> Result<PullList, WebError> {
+        check_repo(repo)?;
+        if let Some(list) = self.fresh_list(repo) {
+            return Ok(list);
+        }
+        let gate = self.refresh_gate(repo);
+        let _refreshing = gate.lock().await;
+        // Someone else may have refreshed while this waited.
+        if let Some(list) = self.fresh_list(repo) {
+            return Ok(list);
+        }
+        match self.fetch_list(repo).await {
+            Ok((pulls, truncated)) => {
+                let note = truncated.then(|| {
+                    format!(
+                        "Only the {} most recently updated open PRs of {repo} are listed; type \
+                         the number of an older one.",
+                        pulls.len()
+                    )
+                });
+                self.cache().lists.insert(
+                    repo.to_string(),
+                    CachedList {
+                        pulls: pulls.clone(),
+                        fetched_at: Utc::now(),
+                        checked: Instant::now(),
+                        note: note.clone(),
+                    },
+                );
+                Ok(PullList { pulls, note })
+            }
+            Err(failure) => self.stale_or_error(repo, failure),
+        }
+    }
+
+    /// PR `number` of `repo` whatever its state, or `None` when GitHub has no such PR.
+    pub async fn pull(&self, repo: &str, number: u64) -> Result<Option<Pull>, WebError> {
+        check_repo(repo)?;
+        let url = format!("{}/repos/{repo}/pulls/{number}", self.base);
+        match self.fetch(&url, parse_one).await {
+            Ok(Fetched::Found(page)) => Ok(page.pulls.into_iter().next()),
+            Ok(Fetched::NotFound) => Ok(None),
+            Err(Failure::RateLimited { until }) => Err(WebError::GitHub(format!(
+                "GitHub's rate limit was reached, so PR #{number} of {repo} cannot be checked \
+                 until {}; try again then.",
+                hhmm(until)
+            ))),
+            Err(Failure::Other(why)) => {
+                tracing::warn!(repo, number, error = %why, "GitHub PR lookup failed");
+                Err(WebError::GitHub(format!(
+                    "could not check PR #{number} of {repo} on GitHub: {why}. Try again in a \
+                     minute."
+                )))
+            }
+        }
+    }
+
+    fn cache(&self) -> MutexGuard<'_, Cache> {
+        // A panic elsewhere while holding the lock leaves a cache that is still consistent
+        // enough to read: every update is a single insert.
+        self.shared
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn refresh_gate(&self, repo: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = self
+            .shared
+            .refreshing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        gates.entry(repo.to_string()).or_default().clone()
+    }
+
+    /// The cached list when it is fresh, or when a rate limit forbids asking anyway.
+    fn fresh_list(&self, repo: &str) -> Option<PullList> {
+        let cache = self.cache();
+        let list = cache.lists.get(repo)?;
+        if list.checked.elapsed() < self.fresh_for {
+            return Some(PullList {
+                pulls: list.pulls.clone(),
+                note: list.note.clone(),
+            });
+        }
+        let until = cache.limited_until.filter(|u| *u > Utc::now())?;
+        Some(PullList {
+            pulls: list.pulls.clone(),
+            note: Some(limited_note(list.fetched_at, until)),
+        })
+    }
+
+    fn stale_or_error(&self, repo: &str, failure: Failure) -> Result<PullList, WebError> {
+        let mut cache = self.cache();
+        let Some(list) = cache.lists.get_mut(repo) else {
+            return Err(WebError::GitHub(match failure {
+                Failure::RateLimited { until } => format!(
+                    "GitHub's rate limit was reached, so the open PRs of {repo} cannot be listed \
+                     until {}. You can still type the PR number.",
+                    hhmm(until)
+                ),
+                Failure::Other(why) => {
+                    tracing::warn!(repo, error = %why, "listing GitHub PRs failed");
+                    format!(
+                        "could not list the open PRs of {repo}: {why}. Try again in a minute, or \
+                         type the PR number."
+                    )
+                }
+            }));
+        };
+        let note = match failure {
+            Failure::RateLimited { until } => limited_note(list.fetched_at, until),
+            Failure::Other(why) => {
+                tracing::warn!(repo, error = %why, "listing GitHub PRs failed; serving the last list");
+                format!(
+                    "GitHub could not be asked ({why}); this list is from {} and may miss recent \
+                     PRs. You can still type any PR number.",
+                    hhmm(list.fetched_at)
+                )
+            }
+        };
+        // Serve the stale list for a whole freshness window rather than making every page
+        // load wait for a failing GitHub.
+        list.checked = Instant::now();
+        list.note = Some(note.clone());
+        Ok(PullList {
+            pulls: list.pulls.clone(),
+            note: Some(note),
+        })
+    }
+
+    /// Every page of the open-PR list; `true` when more pages exist than [`MAX_PAGES`].
+    async fn fetch_list(&self, repo: &str) -> Result<(Vec<Pull>, bool), Failure> {
+        let mut url = format!(
+            "{}/repos/{repo}/pulls?state=open&sort=updated&direction=desc&per_page={}",
+            self.base, self.page_size
+        );
+        let mut pulls = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let page = match self.fetch(&url, parse_list).await? {
+                Fetched::Found(page) => page,
+                Fetched::NotFound => {
+                    return Err(Failure::Other(format!(
+                        "GitHub has no repository {repo} (or it is private)"
+                    )))
+                }
+            };
+            pulls.extend(page.pulls);
+            match page.next {
+                Some(next) => url = next,
+                None => return Ok((pulls, false)),
+            }
+        }
+        Ok((pulls, true))
+    }
+
+    /// One conditional GET: a 304 reuses the cached page; a 404 is [`Fetched::NotFound`].
+    async fn fetch(
+        &self,
+        url: &str,
+        parse: fn(&[u8]) -> serde_json::Result<Vec<Pull>>,
+    ) -> Result<Fetched, Failure> {
+        let cached = {
+            let mut cache = self.cache();
+            if let Some(until) = cache.limited_until {
+                if until > Utc::now() {
+                    return Err(Failure::RateLimited { until });
+                }
+                cache.limited_until = None;
+            }
+            cache.pages.get(url).cloned()
+        };
+        let (status, headers, body) = self
+            .get(url, cached.as_ref().map(|c| c.etag.as_str()))
+            .await?;
+        if let Some(until) = limit_reached(status, &headers, &body) {
+            self.cache().limited_until = Some(until);
+            // A 200 that used the last call is still an answer; only the next call must wait.
+            if status != StatusCode::OK {
+                return Err(Failure::RateLimited { until });
+            }
+        }
+        match status {
+            StatusCode::NOT_MODIFIED => cached.map(Fetched::Found).ok_or_else(|| {
+                Failure::Other("GitHub answered 304 to a request without a validator".into())
+            }),
+            StatusCode::OK => {
+                let pulls = parse(&body).map_err(|e| {
+                    Failure::Other(format!("GitHub's answer could not be read ({e})"))
+                })?;
+                let page = CachedPage {
+                    etag: header_str(&headers, header::ETAG)
+                        .unwrap_or_default()
+                        .into(),
+                    pulls,
+                    next: self.next_link(&headers),
+                };
+                if !page.etag.is_empty() {
+                    let mut cache = self.cache();
+                    // Every PR looked up at launch adds a URL; a long-lived server must not grow
+                    // without bound, and losing validators only costs full answers once.
+                    if cache.pages.len() >= MAX_CACHED_PAGES {
+                        cache.pages.clear();
+                    }
+                    cache.pages.insert(url.to_string(), page.clone());
+                }
+                Ok(Fetched::Found(page))
+            }
+            StatusCode::NOT_FOUND => Ok(Fetched::NotFound),
+            StatusCode::UNAUTHORIZED => Err(Failure::Other(
+                "GitHub refused the configured token (401); it may have expired".into(),
+            )),
+            other => Err(Failure::Other(format!(
+                "GitHub answered {}{}",
+                other,
+                api_message(&body)
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// The `rel="next"` link, only when it points back at our API (the token goes with it).
+    fn next_link(&self, headers: &HeaderMap) -> Option<String> {
+        let next = next_link(header_str(headers, header::LINK)?)?;
+        let ours = next
+            .strip_prefix(&*self.base)
+            .is_some_and(|rest| rest.starts_with('/'));
+        ours.then_some(next)
+    }
+
+    async fn get(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), Failure> {
+        let client = self.http()?;
+        let mut req = Request::get(url)
+            .header(header::USER_AGENT, "dspace-preview")
+            .header(header::ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", "2022-11-28");
+        if let Some(token) = &self.token {
+            req = req.header(header::AUTHORIZATION, token.clone());
+        }
+        if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        let req = req
+            .body(Empty::new())
+            .map_err(|e| Failure::Other(format!("bad request URL {url}: {e}")))?;
+        let call = async {
+            let resp = client.request(req).await.map_err(|e| {
+                Failure::Other(format!("could not reach GitHub ({})", error_chain(&e)))
+            })?;
+            let (parts, body) = resp.into_parts();
+            let body = Limited::new(body, MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| Failure::Other(format!("GitHub's answer broke off ({e})")))?
+                .to_bytes();
+            Ok((parts.status, parts.headers, body))
+        };
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::Other(format!(
+                    "GitHub did not answer within {} s",
+                    self.timeout.as_secs_f32()
+                )))
+            })
+    }
+
+    fn http(&self) -> Result<&HttpClient, Failure> {
+        if let Some(client) = self.shared.http.get() {
+            return Ok(client);
+        }
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+            .map_err(|e| Failure::Other(format!("no TLS root certificates on this machine ({e})")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let client = Client::builder(TokioExecutor::new())
+            // Short, so a Lambda thawed after minutes does not reuse a connection GitHub closed.
+            .pool_idle_timeout(Duration::from_secs(20))
+            .build(https);
+        Ok(self.shared.http.get_or_init(|| client))
+    }
+}
+
+/// `owner/name` with GitHub's characters only, so it cannot change the URL's path or query.
+fn check_repo(repo: &str) -> Result<(), WebError> {
+    let ok_part = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    match repo.split_once('/') {
+        Some((owner, name)) if ok_part(owner) && ok_part(name) => Ok(()),
+        _ => Err(WebError::BadRequest(format!(
+            "'{repo}' is not a GitHub repository (owner/name)"
+        ))),
+    }
+}
+
+/// When a 403/429 is a rate limit: until `x-ratelimit-reset` when none are left, else after
+/// `retry-after` (secondary limit), else a minute when GitHub's message says so. A 200 that used
+/// the last call also ends calls until the reset.
+fn limit_reached(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<DateTime<Utc>> {
+    let now = Utc::now();
+    let exhausted = header_str(headers, "x-ratelimit-remaining").is_some_and(|r| r.trim() == "0");
+    let reset = header_str(headers, "x-ratelimit-reset")
+        .and_then(|r| r.trim().parse::<i64>().ok())
+        .and_then(|secs| Utc.timestamp_opt(secs, 0).single());
+    let retry_after = header_str(headers, header::RETRY_AFTER)
+        .and_then(|r| r.trim().parse::<i64>().ok())
+        .map(|secs| now + chrono::Duration::seconds(secs.max(1)));
+    let minute = || now + chrono::Duration::seconds(SECONDARY_LIMIT_WAIT);
+    match status {
+        StatusCode::OK => exhausted.then_some(reset).flatten(),
+        StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
+            if let Some(at) = retry_after {
+                Some(at)
+            } else if exhausted {
+                Some(reset.unwrap_or_else(minute))
+            } else if status == StatusCode::TOO_MANY_REQUESTS
+                || api_message(body).is_some_and(|m| m.to_lowercase().contains("rate limit"))
+            {
+                Some(minute())
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+fn limited_note(fetched_at: DateTime<Utc>, until: DateTime<Utc>) -> String {
+    format!(
+        "GitHub's rate limit was reached; this list is from {} and refreshes after {}. You can \
+         still type any PR number.",
+        hhmm(fetched_at),
+        hhmm(until)
+    )
+}
+
+fn hhmm(t: DateTime<Utc>) -> String {
+    t.format("%H:%M UTC").to_string()
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The URL of `rel="next"` in a `Link` header (RFC 8288, as GitHub writes it).
+fn next_link(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().strip_prefix('<')?.split_once('>')?;
+        params
+            .split(';')
+            .any(|p| {
+                p.trim()
+                    .strip_prefix("rel=")
+                    .is_some_and(|rel| rel.trim_matches('"').split(' ').any(|r| r == "next"))
+            })
+            .then(|| target.to_string())
+    })
+}
+
+/// GitHub's `{"message": …}` from an error body.
+fn api_message(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct ApiError {
+        message: String,
+    }
+    serde_json::from_slice::<ApiError>(body)
+        .ok()
+        .map(|e| e.message)
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
+}
+
+/// The fields we read of GitHub's pull-request object.
+#[derive(Deserialize)]
+struct ApiPull {
+    number: u64,
+    title: String,
+    user: Option<ApiUser>,
+    base: ApiRef,
+    head: ApiHead,
+    updated_at: DateTime<Utc>,
+    html_url: String,
+    #[serde(default)]
+    draft: bool,
+    state: String,
+    body: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ApiUser {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct ApiRef {
+    #[serde(rename = "ref")]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct ApiHead {
+    sha: String,
+}
+
+impl From<ApiPull> for Pull {
+    fn from(p: ApiPull) -> Pull {
+        Pull {
+            number: p.number,
+            title: p.title,
+            author: p.user.map_or_else(|| "ghost".into(), |u| u.login),
+            base: p.base.name,
+            head_sha: p.head.sha,
+            updated_at: p.updated_at,
+            html_url: p.html_url,
+            draft: p.draft,
+            state: p.state,
+            requires_backend: p.body.as_deref().and_then(picker::requires_backend),
+        }
+    }
+}
+
+fn parse_list(body: &[u8]) -> serde_json::Result<Vec<Pull>> {
+    let pulls: Vec<ApiPull> = serde_json::from_slice(body)?;
+    Ok(pulls.into_iter().map(Pull::from).collect())
+}
+
+fn parse_one(body: &[u8]) -> serde_json::Result<Vec<Pull>> {
+    let pull: ApiPull = serde_json::from_slice(body)?;
+    Ok(vec![pull.into()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_reads_githubs_link_header() {
+        let link = r#"<https://api.github.com/repositories/1/pulls?per_page=10&page=2>; rel="next", <https://api.github.com/repositories/1/pulls?per_page=10&page=3>; rel="last""#;
+        assert_eq!(
+            next_link(link).as_deref(),
+            Some("https://api.github.com/repositories/1/pulls?per_page=10&page=2")
+        );
+        let last = r#"<https://x/p?page=1>; rel="prev", <https://x/p?page=1>; rel="first""#;
+        assert_eq!(next_link(last), None);
+        assert_eq!(next_link(""), None);
+    }
+
+    #[test]
+    fn next_link_must_stay_on_the_api() {
+        let gh = GitHub::new("https://api.github.com/", None).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static(r#"<https://evil.example/pulls?page=2>; rel="next""#),
+        );
+        assert_eq!(gh.next_link(&headers), None);
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static(r#"<https://api.github.com.evil.example/p>; rel="next""#),
+        );
+        assert_eq!(gh.next_link(&headers), None);
+        headers.insert(
+            header::LINK,
+            HeaderValue::from_static(
+                r#"<https://api.github.com/repositories/1/pulls?page=2>; rel="next""#,
+            ),
+        );
+        assert!(gh.next_link(&headers).is_some());
+    }
+
+    #[test]
+    fn the_tls_client_builds_with_the_systems_roots() {
+        // What api.github.com needs: aws-lc-rs and the system's root certificates.
+        let gh = GitHub::new("https://api.github.com", None).unwrap();
+        assert!(gh.http().is_ok());
+        assert!(gh.shared.http.get().is_some());
+    }
+
+    #[test]
+    fn repos_are_owner_slash_name() {
+        assert!(check_repo("DSpace/dspace-angular").is_ok());
+        assert!(check_repo("DSpace/DSpace").is_ok());
+        for bad in [
+            "", "DSpace", "DSpace/", "/x", "a/b/c", "a/..", "a/b?x=1", "a/b#c",
+        ] {
+            assert!(check_repo(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_tokens_hidden() {
+        assert!(GitHub::new("ftp://x", None).is_err());
+        assert!(GitHub::new("https://", None).is_err());
+        assert!(GitHub::new("http://127.0.0.1:8084", Some("".into())).is_ok());
+        assert!(GitHub::new("https://api.github.com", Some("a\nb".into())).is_err());
+        let gh = GitHub::new("https://api.github.com", Some("ghp_secret".into())).unwrap();
+        assert!(!format!("{gh:?}").contains("ghp_secret"));
+    }
+
+    #[test]
+    fn rate_limits_are_recognised() {
+        let reset = Utc::now().timestamp() + 600;
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+        let until = limit_reached(StatusCode::FORBIDDEN, &h, b"{}").unwrap();
+        assert_eq!(until.timestamp(), reset);
+        assert_eq!(
+            limit_reached(StatusCode::OK, &h, b"[]").map(|t| t.timestamp()),
+            Some(reset)
+        );
+
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        let until = limit_reached(StatusCode::TOO_MANY_REQUESTS, &h, b"").unwrap();
+        assert!((until - Utc::now()).num_seconds() <= 30);
+
+        let secondary = br#"{"message":"You have exceeded a secondary rate limit."}"#;
+        assert!(limit_reached(StatusCode::FORBIDDEN, &HeaderMap::new(), secondary).is_some());
+        let forbidden = br#"{"message":"Resource not accessible by personal access token"}"#;
+        assert!(limit_reached(StatusCode::FORBIDDEN, &HeaderMap::new(), forbidden).is_none());
+        assert!(limit_reached(StatusCode::OK, &HeaderMap::new(), b"[]").is_none());
+    }
+
+    #[test]
+    fn pulls_are_read_from_githubs_shape() {
+        let body = br#"{"number":4321,"title":"t","user":null,"state":"open","draft":true,
+            "body":"* Requires DSpace/DSpace#9876","html_url":"https://github.com/DSpace/dspace-angular/pull/4321",
+            "updated_at":"2026-11-20T10:00:00Z","head":{"sha":"abc","ref":"x"},"base":{"ref":"main"}}"#;
+        let pull = parse_one(body).unwrap().remove(0);
+        assert_eq!(pull.author, "ghost");
+        assert_eq!(pull.base, "main");
+        assert_eq!(pull.head_sha, "abc");
+        assert!(pull.draft);
+        assert_eq!(pull.requires_backend, Some(9876));
+    }
+}

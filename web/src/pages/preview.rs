@@ -1,0 +1,145 @@
+//! A preview's page: status, URLs, admin sign-in, actions, shareable links, audit log, logs.
+
+use preview_tasks::domain::urls;
+use preview_tasks::logs::LogLine;
+
+use super::{admin_hint, buttons, esc, layout, link, notice};
+use crate::audit::Entry;
+use crate::links::LinkAction;
+use crate::workflow::Detail;
+
+/// Everything a preview's page shows.
+pub struct PreviewPage<'a> {
+    /// Who is looking.
+    pub user: &'a str,
+    /// Their CSRF token.
+    pub csrf: &'a str,
+    /// The execution.
+    pub detail: &'a Detail,
+    /// Its phase.
+    pub phase: &'a str,
+    /// Its audit log.
+    pub audit: &'a [Entry],
+    /// Its URLs once recorded (label, URL).
+    pub urls: &'a [(&'static str, String)],
+    /// The tail of its logs.
+    pub logs: &'a [LogLine],
+    /// Shareable links (action, URL path).
+    pub links: &'a [(LinkAction, String)],
+    /// A notice to show (after an action).
+    pub notice: Option<&'a str>,
+    /// The AWS region (console links).
+    pub region: &'a str,
+    /// The log group.
+    pub log_group: &'a str,
+    /// The DSpace admin account of every preview.
+    pub admin_email: &'a str,
+    /// The admin password, once someone asked to see it.
+    pub admin_password: Option<&'a str>,
+}
+
+/// The log lines as plain text (the page's `<pre>` and the refresh endpoint).
+pub fn logs_text(logs: &[LogLine]) -> String {
+    if logs.is_empty() {
+        return "No log lines yet.".into();
+    }
+    logs.iter()
+        .map(|l| format!("[{}] {}\n", l.stream, l.message))
+        .collect()
+}
+
+fn ready(p: &PreviewPage, urls: &str) -> String {
+    if urls.is_empty() {
+        return String::new();
+    }
+    let d = p.detail;
+    let password = match (p.admin_password, d.running()) {
+        (Some(pw), _) => format!(
+            r#"<p>Admin password: <code id="admin-password">{}</code></p>"#,
+            esc(pw)
+        ),
+        (None, true) => format!(
+            r#"<form method="post" action="/previews/{}/admin-password"><input type="hidden" name="csrf" value="{}"><button class="secondary">Show the admin password</button></form>"#,
+            esc(&d.id),
+            esc(p.csrf)
+        ),
+        (None, false) => String::new(),
+    };
+    format!(
+        r#"<ul class="urls">{urls}</ul><p><small>{}</small></p>{password}"#,
+        admin_hint(p.admin_email)
+    )
+}
+
+/// Renders [`PreviewPage`].
+pub fn preview(p: &PreviewPage) -> String {
+    let d = p.detail;
+    let urls: String = if d.running() {
+        p.urls
+            .iter()
+            .map(|(label, u)| format!("<li>{label}: {}</li>", link(u)))
+            .collect()
+    } else {
+        String::new()
+    };
+    let outcome = d
+        .output
+        .get("outcome")
+        .and_then(|v| v.as_str())
+        .map(|o| format!("<p>Outcome: <strong>{}</strong></p>", esc(o)))
+        .unwrap_or_default();
+    let actions = if d.running() {
+        let links: String = p
+            .links
+            .iter()
+            .map(|(a, path)| {
+                format!(
+                    r#"<li>{}: <a class="callback-{}" href="{2}"><code>{2}</code></a></li>"#,
+                    esc(a.label()),
+                    a.as_str(),
+                    esc(path)
+                )
+            })
+            .collect();
+        format!(
+            "{}<h2>Shareable links</h2><p>Send these to whoever tests the preview. Opening a link only asks for confirmation, so mail and chat link previews cannot extend or stop anything.</p><ul>{links}</ul>",
+            buttons(&d.id, p.csrf)
+        )
+    } else {
+        String::new()
+    };
+    let audit: String = p
+        .audit
+        .iter()
+        .map(|e| {
+            format!(
+                "<tr><td>{}</td><td>{}</td></tr>",
+                e.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                esc(&e.what)
+            )
+        })
+        .collect();
+    let refresh = if d.running() {
+        format!(r#" data-refresh="/previews/{}/logs""#, esc(&d.id))
+    } else {
+        String::new()
+    };
+    let body = format!(
+        r#"{notice}<p>Status: <strong>{status}</strong> · phase: <strong class="phase phase-{phase}">{phase}</strong></p>{outcome}{ready}{actions}
+<h2>Audit log</h2><table class="stack"><thead><tr><th>When</th><th>What</th></tr></thead><tbody>{audit}</tbody></table>
+<h2 id="logs">Logs</h2><pre{refresh}>{logs}</pre>
+<p><a href="{sfn}">Step Functions console</a> · <a href="{cw}">CloudWatch Logs console</a></p>"#,
+        notice = notice(p.notice, false),
+        status = esc(&d.status),
+        phase = esc(p.phase),
+        ready = ready(p, &urls),
+        logs = esc(&logs_text(p.logs)),
+        sfn = esc(&urls::execution_console_url(p.region, &d.arn)),
+        cw = esc(&urls::logs_console_url(
+            p.region,
+            p.log_group,
+            &format!("{}/", d.id)
+        )),
+    );
+    layout(&format!("Preview {}", d.id), Some((p.user, p.csrf)), &body)
+}

@@ -1,0 +1,285 @@
+//! The web page in headless Chromium (Debian `chromium` + `chromium-driver`): sign in, launch a
+//! preview from the form, see it become ready with its URL, extend it through the shareable
+//! callback link, stop it, and find all of that in the audit log. A screenshot of every page
+//! goes to `web/tests/artifacts/browser/` (kept by CI as an artifact).
+//!
+//! `PREVIEW_CHROMEDRIVER` and `PREVIEW_CHROMIUM` override the Debian paths.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{world, World, ACCESS_CODE};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+/// chromedriver, killed when the test ends, however it ends.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Starts chromedriver and opens a headless Chromium session with a window of the given size.
+async fn browser(width: u32, height: u32) -> (Driver, Client) {
+    let driver_bin =
+        std::env::var("PREVIEW_CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+    let chromium = std::env::var("PREVIEW_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let port = free_port();
+    let child = Command::new(&driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {driver_bin} ({e}): run `cargo xtask setup` (installs chromium and chromium-driver)")
+        });
+    let driver = Driver(child);
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-extensions",
+                "--no-first-run",
+                format!("--window-size={width},{height}"),
+            ],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("chromedriver at {url} did not open a Chromium session");
+}
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts/browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(artifacts().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn body_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Reloads the page until its text contains `what` (the page has no live updates without JS).
+async fn reload_until(c: &Client, what: &str) -> String {
+    for _ in 0..240 {
+        let text = body_text(c).await;
+        if text.contains(what) {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        c.refresh().await.unwrap();
+    }
+    panic!("the page never showed '{what}': {}", body_text(c).await);
+}
+
+async fn fill(c: &Client, name: &str, value: &str) {
+    let field = c
+        .find(Locator::Css(&format!(r#"[name="{name}"]"#)))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits (without reloading) until the page's text contains `what`; returns the text.
+async fn wait_for_text(c: &Client, what: &str) -> String {
+    for _ in 0..200 {
+        if let Ok(text) = c.find(Locator::Css("body")).await {
+            if let Ok(text) = text.text().await {
+                if text.contains(what) {
+                    return text;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the page never showed '{what}': {}", body_text(c).await);
+}
+
+/// Waits until the browser has navigated to a path starting with `prefix` (a click on a submit
+/// button may return before the POST and its redirect complete); returns the path.
+async fn wait_for_path(c: &Client, prefix: &str) -> String {
+    for _ in 0..200 {
+        let path = c.current_url().await.unwrap().path().to_string();
+        if path.starts_with(prefix) {
+            return path;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never reached {prefix}: {}", body_text(c).await);
+}
+
+async fn sign_in(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().starts_with("/signin"));
+    screenshot(c, "01-sign-in").await;
+    fill(c, "name", user).await;
+    fill(c, "code", ACCESS_CODE).await;
+    click(c, "form[action='/signin'] button").await;
+    wait_for_text(c, &format!("signed in as {user}")).await;
+}
+
+async fn the_preview_flow(w: &World, c: &Client, base: &str) {
+    sign_in(c, base, "alice").await;
+    screenshot(c, "02-home").await;
+
+    fill(c, "backend_pr", "9876").await;
+    fill(c, "ttl_minutes", "90").await;
+    click(c, "form[action='/previews'] button[type='submit']").await;
+    let path = wait_for_path(c, "/previews/dsp-").await;
+    let id = path.trim_start_matches("/previews/").to_string();
+    assert!(id.starts_with("dsp-b9876-"), "launched to {path}");
+    screenshot(c, "03-launched").await;
+
+    let ready = reload_until(c, "phase: expiring").await;
+    assert!(ready.contains("ready at http://"), "{ready}");
+    let ui_url = c
+        .find(Locator::Css("ul.urls a"))
+        .await
+        .unwrap_or_else(|_| panic!("no URL list in {:?}", futures_source(c)))
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(ui_url.starts_with("http://"), "{ui_url}");
+    screenshot(c, "04-ready").await;
+
+    c.goto(&format!("{base}/")).await.unwrap();
+    let home = body_text(c).await;
+    assert!(home.contains(&id) && home.contains(&ui_url), "{home}");
+    screenshot(c, "05-home-live").await;
+
+    c.goto(&format!("{base}/previews/{id}")).await.unwrap();
+    let link = c
+        .find(Locator::Css("a.callback-extend-30"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    c.goto(&format!("{base}{link}")).await.unwrap();
+    let confirm = body_text(c).await;
+    assert!(confirm.contains("Extend by 30 minutes"), "{confirm}");
+    screenshot(c, "06-confirm-extend").await;
+    click(c, "form.confirm button").await;
+    wait_for_text(c, "extended by 30 minutes").await;
+    screenshot(c, "07-extended").await;
+    w.submitted(&id, 2).await;
+
+    c.goto(&format!("{base}/previews/{id}")).await.unwrap();
+    click(c, &format!("form[action='/previews/{id}/stop'] button")).await;
+    wait_for_text(c, "Stop requested").await;
+    let arn = w.state.execution_arn(&id);
+    tokio::time::timeout(Duration::from_secs(120), w.engine.wait_for_completion(&arn))
+        .await
+        .expect("stopped in time")
+        .unwrap();
+
+    let audit = reload_until(c, "ended (stopped)").await;
+    for line in [
+        "launched by alice: DSpace/DSpace#9876, TTL 90 minutes",
+        "ready at http://",
+        "extended by 30 minutes by alice",
+        "stop requested by alice",
+        "ended (stopped)",
+    ] {
+        assert!(
+            audit.contains(line),
+            "the audit log lacks '{line}': {audit}"
+        );
+    }
+    screenshot(c, "08-audit-log").await;
+
+    c.goto(&format!("{base}/")).await.unwrap();
+    let home = body_text(c).await;
+    assert!(home.contains("No preview is running"), "{home}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_launch_ready_extend_by_link_stop_audit() {
+    let w = world().await;
+    let base = w.serve().await;
+    let (_driver, c) = browser(1280, 1000).await;
+    the_preview_flow(&w, &c, &base).await;
+    c.close().await.unwrap();
+    assert_eq!(w.alive().await, 0, "no instance is left running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_page_fits_a_phone() {
+    let w = world().await;
+    let base = w.serve().await;
+    let (_driver, c) = browser(390, 844).await;
+    sign_in(&c, &base, "bob").await;
+    let overflow: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    screenshot(&c, "09-home-phone").await;
+    c.close().await.unwrap();
+    assert!(!overflow, "the home page scrolls sideways on a phone");
+}
+
+fn futures_source(c: &Client) -> String {
+    let c = c.clone();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { c.source().await.unwrap() })
+    })
+    .join()
+    .unwrap()
+}

@@ -1,0 +1,148 @@
+//! The world the web tests run in: a stack in moto, the local engine with the real steps, the
+//! app in front of them.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::Utc;
+use preview_statemachine::preview::{self, StepsInvoker};
+use preview_statemachine::{Engine, ManualClock};
+use preview_tasks::local::{local_ctx, Moto};
+use preview_tasks::Config;
+use preview_web::github::GitHub;
+use preview_web::sign::Signer;
+use preview_web::state::Settings;
+use preview_web::{router, AppState};
+
+/// The access code the tests sign in with.
+pub const ACCESS_CODE: &str = "dspace rocks";
+
+/// One test's world: a stack in moto, the engine on a manual clock, the app in front.
+pub struct World {
+    /// The app.
+    pub app: Router,
+    /// Its state.
+    pub state: AppState,
+    /// The engine.
+    pub engine: Engine,
+    dir: PathBuf,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The engine's clock.
+    pub clock: Arc<ManualClock>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        self.engine.halt();
+        self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh stack with three slots.
+pub async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// A fresh stack with three slots and the dials `tweak` sets.
+pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let stack = format!("w{}-{n}", std::process::id());
+    let mut config = Config {
+        max_live: 3,
+        health_poll_interval_seconds: 1,
+        health_poll_budget_seconds: 2,
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let endpoint = Moto::shared_endpoint().expect("moto (set PREVIEW_VENV)");
+    let mut ctx = local_ctx(&endpoint, &stack, config).await.expect("seed");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sfn_endpoint = format!("http://{}", listener.local_addr().unwrap());
+    ctx.clients.sfn = preview::sfn_client(&sfn_endpoint).await;
+    let dir = std::env::temp_dir().join(format!("dspace-preview-web-{stack}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let (engine, arn) = preview::open(&dir, clock.clone(), StepsInvoker::new(ctx.clone()), &stack)
+        .await
+        .expect("engine");
+    let server = tokio::spawn(preview_statemachine::serve(engine.clone(), listener));
+    let github = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let github_api = format!("http://{}", github.local_addr().unwrap());
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/github");
+    tokio::spawn(preview_web::github_replay::serve(fixtures, github));
+    let state = AppState::new(Settings {
+        clients: ctx.clients.clone(),
+        config: ctx.base.clone(),
+        region: ctx.region.clone(),
+        state_machine_arn: arn,
+        signer: Signer::new(&[9u8; 32]).unwrap(),
+        access_code: ACCESS_CODE.into(),
+        github: GitHub::new(&github_api, None).unwrap(),
+        secure_cookies: false,
+    });
+    World {
+        app: router(state.clone()),
+        state,
+        engine,
+        dir,
+        server,
+        clock,
+    }
+}
+
+impl World {
+    /// Waits until the preview has submitted its `n`th AwaitExpiry.
+    pub async fn submitted(&self, id: &str, n: usize) {
+        let arn = self.state.execution_arn(id);
+        let wait = self.engine.wait_for(&arn, |h| {
+            h.iter().filter(|e| e.event_type == "TaskSubmitted").count() >= n
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(120), wait)
+            .await
+            .expect("parked in time")
+            .unwrap();
+    }
+
+    /// Our instances that still run.
+    pub async fn alive(&self) -> usize {
+        preview_tasks::instances::find(
+            &self.state.clients.ec2,
+            &self.state.config.stack,
+            &preview_tasks::instances::ALIVE_STATES,
+            &[],
+        )
+        .await
+        .unwrap()
+        .len()
+    }
+
+    /// How many executions the state machine has.
+    pub async fn executions(&self) -> usize {
+        let out = self
+            .state
+            .clients
+            .sfn
+            .list_executions()
+            .state_machine_arn(&self.state.state_machine_arn)
+            .send()
+            .await
+            .unwrap();
+        out.executions().len()
+    }
+
+    /// Serves the app on a loopback port; returns its base URL.
+    pub async fn serve(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = self.app.clone();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        base
+    }
+}
