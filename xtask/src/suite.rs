@@ -132,6 +132,22 @@ pub fn run_local(args: &[String]) -> Result<(), String> {
         let _ = service.kill();
         return Err(format!("the local service did not listen on {engine}"));
     }
+    // GitHub is not needed: the PR picker reads recorded responses served on loopback.
+    let github = "127.0.0.1:8084";
+    let mut replay = match Command::new(bin("dspace-preview-github-replay"))
+        .env("PREVIEW_GITHUB_REPLAY_ADDR", github)
+        .env(
+            "PREVIEW_GITHUB_REPLAY_FIXTURES",
+            root().join("web/fixtures/github"),
+        )
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            let _ = service.kill();
+            return Err(format!("could not start the recorded GitHub API: {e}"));
+        }
+    };
     let code = std::env::var("PREVIEW_ACCESS_CODE").unwrap_or_else(|_| "dspace".into());
     eprintln!("==> open http://127.0.0.1:8080 and sign in with the access code '{code}' (Ctrl-C stops everything)");
     let web = Command::new(bin("dspace-preview-web"))
@@ -148,10 +164,13 @@ pub fn run_local(args: &[String]) -> Result<(), String> {
         )
         .env("PREVIEW_LINK_KEY", random_key()?)
         .env("PREVIEW_ACCESS_CODE", &code)
+        .env("PREVIEW_GITHUB_API", format!("http://{github}"))
         .current_dir(root())
         .status();
-    let _ = service.kill();
-    let _ = service.wait();
+    for child in [&mut replay, &mut service] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     drop(moto);
     web.map(|_| ())
         .map_err(|e| format!("could not start the web app: {e}"))
@@ -191,9 +210,26 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     )?;
     let moto = Moto::start()?;
     run(
-        "cargo bench",
+        "cargo bench (steps and workflow)",
         cargo()
             .args(["bench", "--profile", "dev", "-p", "preview-e2e"])
+            .args(args)
+            .env("PREVIEW_TEST_AWS_ENDPOINT", &moto.endpoint)
+            .env("PREVIEW_VENV", root().join(".venv")),
+    )?;
+    // Timed in the dev profile like the harness (a release build only makes the page faster).
+    run(
+        "cargo bench (the live-previews page)",
+        cargo()
+            .args([
+                "bench",
+                "--profile",
+                "dev",
+                "-p",
+                "preview-web",
+                "--bench",
+                "live_page",
+            ])
             .args(args)
             .env("PREVIEW_TEST_AWS_ENDPOINT", &moto.endpoint)
             .env("PREVIEW_VENV", root().join(".venv")),

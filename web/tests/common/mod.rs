@@ -18,6 +18,9 @@ use preview_web::sign::Signer;
 use preview_web::state::Settings;
 use preview_web::{router, AppState};
 
+/// The key the tests' app signs sessions and links with.
+pub const SIGNING_KEY: [u8; 32] = [9u8; 32];
+
 /// The access code the tests sign in with.
 pub const ACCESS_CODE: &str = "dspace rocks";
 
@@ -82,7 +85,7 @@ pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
         config: ctx.base.clone(),
         region: ctx.region.clone(),
         state_machine_arn: arn,
-        signer: Signer::new(&[9u8; 32]).unwrap(),
+        signer: Signer::new(&SIGNING_KEY).unwrap(),
         access_code: ACCESS_CODE.into(),
         github: GitHub::new(&github_api, None).unwrap(),
         secure_cookies: false,

@@ -1,0 +1,239 @@
+//! The live-previews page on the local engine: server time and AWS calls per page with 3 live
+//! previews and 1,000 past executions, against the same page with none. Prints figures; the
+//! target (≤ 100 ms, a constant number of AWS calls) is read off them, never asserted on time.
+//!
+//! Run with `cargo xtask bench` (it starts moto), or with `PREVIEW_VENV` set.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use axum::body::Body;
+use axum::http::header::COOKIE;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::Utc;
+use preview_tasks::Clients;
+use preview_web::state::Settings;
+use preview_web::{auth, router, AppState};
+use tower::ServiceExt;
+
+const PAST: usize = 1_000;
+const LIVE: usize = 3;
+const SAMPLES: usize = 30;
+
+/// Counts every request the SDK clients send (retries included).
+#[derive(Debug, Clone, Default)]
+struct Calls(Arc<AtomicUsize>);
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The world's app, with clients that count their calls.
+fn counted_app(w: &common::World, calls: &Calls) -> Router {
+    let c = &w.state.clients;
+    let clients = Clients {
+        ec2: aws_sdk_ec2::Client::from_conf(
+            c.ec2
+                .config()
+                .to_builder()
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        ssm: aws_sdk_ssm::Client::from_conf(
+            c.ssm
+                .config()
+                .to_builder()
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        logs: aws_sdk_cloudwatchlogs::Client::from_conf(
+            c.logs
+                .config()
+                .to_builder()
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        sfn: aws_sdk_sfn::Client::from_conf(
+            c.sfn
+                .config()
+                .to_builder()
+                .interceptor(calls.clone())
+                .build(),
+        ),
+    };
+    router(AppState::new(Settings {
+        clients,
+        config: w.state.config.clone(),
+        region: w.state.region.clone(),
+        state_machine_arn: w.state.state_machine_arn.clone(),
+        signer: preview_web::sign::Signer::new(&common::SIGNING_KEY).unwrap(),
+        access_code: common::ACCESS_CODE.into(),
+        github: w.state.github.clone(),
+        secure_cookies: false,
+    }))
+}
+
+/// Server time of GET / (median, p95) and AWS calls per page.
+async fn measure(app: &Router, calls: &Calls, cookie: &str) -> (Duration, Duration, usize) {
+    let get = || async {
+        let req = Request::get("/")
+            .header(COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap();
+        let started = Instant::now();
+        let res = app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        axum::body::to_bytes(res.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        started.elapsed()
+    };
+    get().await; // warms connections and the GitHub cache
+    calls.0.store(0, Ordering::SeqCst);
+    let mut times = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        times.push(get().await);
+    }
+    let per_page = calls.0.load(Ordering::SeqCst) / SAMPLES;
+    times.sort();
+    (times[SAMPLES / 2], times[SAMPLES * 95 / 100], per_page)
+}
+
+async fn seed_past(w: &common::World) {
+    let started = Instant::now();
+    let mut arns = Vec::with_capacity(PAST);
+    for i in 0..PAST {
+        // An empty request: CheckCapacity refuses it before any AWS call and the execution fails.
+        let id = format!("dsp-b{}-202611280000-{:04x}", i + 1, i);
+        let input = serde_json::json!({"preview_id": id, "request": {"sources": []}}).to_string();
+        let (arn, _) = w
+            .engine
+            .start_execution(&w.state.state_machine_arn, Some(&id), Some(&input))
+            .unwrap();
+        arns.push(arn);
+    }
+    for arn in &arns {
+        w.engine.wait_for_completion(arn).await.unwrap();
+    }
+    eprintln!(
+        "seeded {PAST} finished executions in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+async fn start_live(w: &common::World) {
+    for i in 0..LIVE {
+        let id = format!("dsp-b{}-202611281200-{:04x}", 9876 + i, i);
+        let request = serde_json::json!({
+            "sources": [{"repo": "DSpace/DSpace", "pr": 9876 + i}],
+            "requester": format!("tester{i}"),
+        });
+        let input = serde_json::json!({"preview_id": id, "request": request}).to_string();
+        w.engine
+            .start_execution(&w.state.state_machine_arn, Some(&id), Some(&input))
+            .unwrap();
+        w.submitted(&id, 1).await;
+    }
+}
+
+/// Stops the live previews the way the page does, so no instance is left running.
+async fn stop_live(w: &common::World) {
+    let names = w.state.config.names();
+    for i in 0..LIVE {
+        let id = format!("dsp-b{}-202611281200-{:04x}", 9876 + i, i);
+        let parsed = preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap();
+        let token =
+            preview_tasks::steps::await_expiry::stored_token(&w.state.clients.ssm, &names, &parsed)
+                .await
+                .unwrap()
+                .expect("a waiting preview");
+        let stop = serde_json::json!({"action": "stop", "by": "bench"}).to_string();
+        w.engine.send_task_success(&token, &stop).await.unwrap();
+        w.engine
+            .wait_for_completion(&w.state.execution_arn(&id))
+            .await
+            .unwrap();
+    }
+    assert_eq!(w.alive().await, 0, "no instance is left running");
+}
+
+fn report(label: &str, (median, p95, calls): (Duration, Duration, usize)) {
+    println!(
+        "{label:<34} median {:>6.1} ms   p95 {:>6.1} ms   AWS calls per page {calls}",
+        median.as_secs_f64() * 1e3,
+        p95.as_secs_f64() * 1e3,
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let w = common::world().await;
+        let calls = Calls::default();
+        let app = counted_app(&w, &calls);
+        let signer = preview_web::sign::Signer::new(&common::SIGNING_KEY).unwrap();
+        let session =
+            auth::session_value(&signer, "bench", Utc::now() + chrono::Duration::hours(1));
+        let cookie = format!("{}={session}", auth::SESSION_COOKIE);
+
+        println!("GET / (the live-previews page), {SAMPLES} samples each, local engine + moto:");
+        report("empty", measure(&app, &calls, &cookie).await);
+        start_live(&w).await;
+        report(
+            &format!("{LIVE} live"),
+            measure(&app, &calls, &cookie).await,
+        );
+        seed_past(&w).await;
+        let page = app
+            .clone()
+            .oneshot(
+                Request::get("/")
+                    .header(COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let html = axum::body::to_bytes(page.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        let html = String::from_utf8_lossy(&html);
+        let past_rows = html.matches("</td><td>failed</td>").count();
+        let live_cards = html.matches(r#"<article class="card""#).count();
+        assert_eq!(
+            (live_cards, past_rows),
+            (LIVE, preview_web::workflow::PAST_SHOWN)
+        );
+        report(
+            &format!("{LIVE} live + {PAST} past executions"),
+            measure(&app, &calls, &cookie).await,
+        );
+        println!("target: <= 100 ms server time, the same number of AWS calls in every row");
+        stop_live(&w).await;
+    });
+}
