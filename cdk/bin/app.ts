@@ -68,6 +68,7 @@ const props: PreviewStackProps = {
   logRetentionDays: num('logRetentionDays'),
   alarmEmail: str('alarmEmail'),
   accessCode: str('accessCode'),
+  githubTokenSecretName: str('githubTokenSecretName'),
   domainName: str('domainName'),
   certificateArn: str('certificateArn'),
   hostedZoneId: str('hostedZoneId'),

@@ -92,6 +92,13 @@ export interface PreviewStackProps extends cdk.StackProps {
    */
   readonly accessCode?: string;
 
+  /**
+   * Name of an existing Secrets Manager secret holding a GitHub token for the PR picker
+   * (`PREVIEW_GITHUB_TOKEN`; read-only public-repo access is enough). Without it the app calls
+   * GitHub anonymously: 60 calls an hour per IP, eased by its ETag cache.
+   */
+  readonly githubTokenSecretName?: string;
+
   /** Serve the web app on this name through CloudFront (needs `certificateArn`). */
   readonly domainName?: string;
   /** ACM certificate for `domainName`, in us-east-1. */
@@ -632,6 +639,15 @@ export class PreviewStack extends cdk.Stack {
           PREVIEW_ACCESS_CODE: accessCode,
           // Served over HTTPS only (Function URL, CloudFront).
           PREVIEW_COOKIE_SECURE: 'true',
+          ...(props.githubTokenSecretName
+            ? {
+                PREVIEW_GITHUB_TOKEN: secretsmanager.Secret.fromSecretNameV2(
+                  this,
+                  'GitHubToken',
+                  props.githubTokenSecretName,
+                ).secretValue.unsafeUnwrap(),
+              }
+            : {}),
         },
       ));
       web.addToRolePolicy(

@@ -186,6 +186,11 @@ describe('IAM', () => {
       assert.ok(actions.has(a), `web needs ${a}`);
     }
     assert.ok(!actions.has('ec2:RunInstances') && !actions.has('ec2:TerminateInstances'));
+    // It writes only its launch rate-limit parameters, never a preview's or a dial.
+    const puts = web.filter((s) => s.actions.includes('ssm:PutParameter'));
+    assert.equal(puts.length, 1);
+    assert.equal(puts[0].resources.length, 1);
+    assert.match(puts[0].resources[0], new RegExp(`:parameter/dspace-preview/${D}/users/\\*$`));
   });
 
   it("limits the reaper's execution checks to our state machine", () => {

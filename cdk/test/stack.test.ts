@@ -196,6 +196,11 @@ describe('stack', () => {
     assert.equal(resourcesOfType(chosen, 'AWS::SecretsManager::Secret').length, 1);
     assert.equal(chosen.Outputs.AccessCodeSecret, undefined);
     assert.throws(() => synth({ accessCode: 'short' }), /accessCode/);
+    assert.equal(env.PREVIEW_GITHUB_TOKEN, undefined, 'GitHub is called anonymously by default');
+
+    const { json: withToken } = synth({ githubTokenSecretName: 'dspace-preview/github-token' });
+    const tokenEnv = withToken.Resources[functionId(withToken, 'web')].Properties.Environment.Variables;
+    assert.match(render(tokenEnv.PREVIEW_GITHUB_TOKEN), /secretsmanager:.*dspace-preview\/github-token/);
   });
 
   it('puts CloudFront and a custom domain in front when asked', () => {
