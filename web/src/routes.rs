@@ -9,7 +9,7 @@ use axum::{Form, Router};
 use chrono::{Duration, Utc};
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{
-    PreviewRequest, SampleContent, SourceInput, BACKEND_REPO, UI_REPO,
+    PreviewRequest, SampleContent, SourceInput, ValidRequest, BACKEND_REPO, UI_REPO,
 };
 use preview_tasks::logs::LogLine;
 use serde::Deserialize;
@@ -188,20 +188,38 @@ pub fn env_from_form(text: &str) -> Result<BTreeMap<String, String>, WebError> {
     Ok(env)
 }
 
+/// Why the form comes back instead of a launch: the status and what the form says.
+struct Back(StatusCode, Message);
+
+/// What the re-shown form says.
+enum Message {
+    /// Something to fix.
+    Error(String),
+    /// A suggestion; nothing was wrong.
+    Notice(String),
+}
+
+/// A refusal as the form's message; any other error stays an error.
+fn refused(e: WebError, status: StatusCode) -> Result<Back, WebError> {
+    match e {
+        WebError::BadRequest(m) => Ok(Back(status, Message::Error(m))),
+        other => Err(other),
+    }
+}
+
 /// The form back with what to fix (or a suggestion), keeping what was typed.
 async fn form_back(
     state: &AppState,
     session: &Session,
     overview: &Overview,
     form: &LaunchForm,
-    message: Message<'_>,
-    status: StatusCode,
+    Back(status, message): Back,
 ) -> Response {
     let choices = choices::pr_choices(state).await;
     let csrf = session.csrf(&state.signer);
-    let (error, notice) = match message {
-        Message::Error(e) => (Some(e), None),
-        Message::Notice(n) => (None, Some(n)),
+    let (error, notice) = match &message {
+        Message::Error(e) => (Some(e.as_str()), None),
+        Message::Notice(n) => (None, Some(n.as_str())),
     };
     let html = pages::home(&Home {
         user: &session.user,
@@ -216,41 +234,28 @@ async fn form_back(
     (status, Html(html)).into_response()
 }
 
-/// What the re-shown form says.
-enum Message<'a> {
-    /// Something to fix.
-    Error(&'a str),
-    /// A suggestion; nothing was wrong.
-    Notice(&'a str),
-}
-
-async fn launch(
-    State(state): State<AppState>,
-    session: Session,
-    Form(mut form): Form<LaunchForm>,
-) -> Result<Response, WebError> {
-    session.check_csrf(&state.signer, &form.csrf)?;
-    let overview = workflow::overview(&state).await?;
+/// Every check before a launch, cheapest first: the form, the PRs on GitHub, the pairing
+/// suggestion, a free slot, the person's launch limit (counted only when all else passed).
+async fn admit(
+    state: &AppState,
+    user: &str,
+    overview: &Overview,
+    form: &mut LaunchForm,
+) -> Result<Result<(PreviewRequest, ValidRequest), Back>, WebError> {
     let config = &overview.config;
-    // Local checks first: a typo costs no GitHub call.
-    let checked = match request_from_form(&form, &session.user)
-        .and_then(|r| Ok(r.validate(&config.request_rules()).map(|_| r)?))
-    {
-        Ok(request) => choices::check_prs(&state, request).await,
-        Err(e) => Err(e),
+    let rules = config.request_rules();
+    let request =
+        match request_from_form(form, user).and_then(|r| Ok(r.validate(&rules).map(|_| r)?)) {
+            Ok(request) => request,
+            Err(e) => return refused(e, StatusCode::BAD_REQUEST).map(Err),
+        };
+    let (request, pairing) = match choices::check_prs(state, request).await {
+        Ok(checked) => checked,
+        Err(e) => return refused(e, StatusCode::BAD_REQUEST).map(Err),
     };
-    let checked = checked.and_then(|(request, pairing)| {
-        let valid = request.validate(&config.request_rules())?;
-        Ok((request, valid, pairing))
-    });
-    let (request, valid, pairing) = match checked {
-        Ok(ok) => ok,
-        Err(WebError::BadRequest(message)) => {
-            let back = Message::Error(&message);
-            let status = StatusCode::BAD_REQUEST;
-            return Ok(form_back(&state, &session, &overview, &form, back, status).await);
-        }
-        Err(e) => return Err(e),
+    let valid = match request.validate(&rules) {
+        Ok(valid) => valid,
+        Err(e) => return refused(e.into(), StatusCode::BAD_REQUEST).map(Err),
     };
     if let (Some(backend), true) = (pairing, form.paired.is_empty()) {
         form.backend_pr = backend.number.to_string();
@@ -261,41 +266,32 @@ async fn launch(
             backend.number,
             backend.base
         );
-        return Ok(form_back(
-            &state,
-            &session,
-            &overview,
-            &form,
-            Message::Notice(&text),
-            StatusCode::OK,
-        )
-        .await);
+        return Ok(Err(Back(StatusCode::OK, Message::Notice(text))));
     }
     if overview.live.len() >= config.max_live as usize {
         let text = format!(
             "All {} preview slots are in use; nothing was launched. Try again when one frees, or ask a requester to stop a preview they no longer need.",
             config.max_live
         );
-        let back = Message::Error(&text);
-        return Ok(form_back(
-            &state,
-            &session,
-            &overview,
-            &form,
-            back,
-            StatusCode::CONFLICT,
-        )
-        .await);
+        return Ok(Err(Back(StatusCode::CONFLICT, Message::Error(text))));
     }
-    match limits::record_launch(&state, &session.user, config.launches_per_user_per_hour).await {
-        Ok(()) => {}
-        Err(WebError::BadRequest(text)) => {
-            let back = Message::Error(&text);
-            let status = StatusCode::TOO_MANY_REQUESTS;
-            return Ok(form_back(&state, &session, &overview, &form, back, status).await);
-        }
-        Err(e) => return Err(e),
+    if let Err(e) = limits::record_launch(state, user, config.launches_per_user_per_hour).await {
+        return refused(e, StatusCode::TOO_MANY_REQUESTS).map(Err);
     }
+    Ok(Ok((request, valid)))
+}
+
+async fn launch(
+    State(state): State<AppState>,
+    session: Session,
+    Form(mut form): Form<LaunchForm>,
+) -> Result<Response, WebError> {
+    session.check_csrf(&state.signer, &form.csrf)?;
+    let overview = workflow::overview(&state).await?;
+    let (request, valid) = match admit(&state, &session.user, &overview, &mut form).await? {
+        Ok(admitted) => admitted,
+        Err(back) => return Ok(form_back(&state, &session, &overview, &form, back).await),
+    };
     let id = PreviewId::generate(&valid, Utc::now(), rand::random());
     workflow::start(&state, &id, &request).await?;
     tracing::info!(preview = %id, by = %session.user, "launched");

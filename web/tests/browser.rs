@@ -183,7 +183,7 @@ async fn the_preview_flow(w: &World, c: &Client, base: &str) {
     let ui_url = c
         .find(Locator::Css("ul.urls a"))
         .await
-        .unwrap_or_else(|_| panic!("no URL list in {:?}", futures_source(c)))
+        .unwrap_or_else(|_| panic!("no URL list in {:?}", page_source(c)))
         .attr("href")
         .await
         .unwrap()
@@ -273,7 +273,9 @@ async fn the_home_page_fits_a_phone() {
     assert!(!overflow, "the home page scrolls sideways on a phone");
 }
 
-fn futures_source(c: &Client) -> String {
+/// The page's HTML, for failure messages (fetched on a thread of its own: panics happen in sync
+/// formatting code).
+fn page_source(c: &Client) -> String {
     let c = c.clone();
     std::thread::spawn(move || {
         tokio::runtime::Runtime::new()
