@@ -151,6 +151,18 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                     None => "ready".into(),
                 })
             }
+            "TaskSucceeded" if state == "Terminate" || state == "CleanUpAfterFailure" => {
+                let out = json(&e.output);
+                let ids: Vec<&str> = out
+                    .get("terminated")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                Some(match ids.as_slice() {
+                    [] => "nothing left to terminate".to_string(),
+                    ids => format!("instance {} terminated", ids.join(", ")),
+                })
+            }
             "TaskTimedOut" if state == "AwaitExpiry" => Some("the TTL ran out".into()),
             "TaskFailed" | "TaskTimedOut" => Some(format!("step {state} failed: {}", failure(e))),
             "ExecutionSucceeded" => {
@@ -242,6 +254,10 @@ mod tests {
             entered("AwaitExpiry", 30),
             with_output(ev("TaskSucceeded", 40), r#"{"action":"stop","by":"carol"}"#),
             entered("Terminate", 40),
+            with_output(
+                ev("LambdaFunctionSucceeded", 41),
+                r#"{"outcome":"stopped","terminated":["i-0abc"]}"#,
+            ),
             with_output(ev("ExecutionSucceeded", 41), r#"{"outcome":"stopped","detail":"stopped by carol"}"#),
         ]
     }
@@ -256,6 +272,7 @@ mod tests {
                 "ready at http://x/",
                 "extended by 30 minutes by bob",
                 "stop requested by carol",
+                "instance i-0abc terminated",
                 "ended (stopped): stopped by carol",
             ]
         );

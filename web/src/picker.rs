@@ -100,8 +100,16 @@ pub fn datalist(id: &str, pulls: &[Pull]) -> String {
     let mut out = format!(r#"<datalist id="{}">"#, esc(id));
     for p in pulls {
         let draft = if p.draft { " · draft" } else { "" };
+        // The page's script reads data-requires to fill in the backend PR a UI PR needs.
+        let (requires, needs) = match p.requires_backend {
+            Some(b) => (
+                format!(r#" data-requires="{b}""#),
+                format!(" · requires backend #{b}"),
+            ),
+            None => (String::new(), String::new()),
+        };
         out.push_str(&format!(
-            r#"<option value="{n}">#{n} {} — {} · base {} · updated {}{draft}</option>"#,
+            r#"<option value="{n}"{requires}>#{n} {} — {} · base {} · updated {}{draft}{needs}</option>"#,
             esc(&p.title),
             esc(&p.author),
             esc(&p.base),
@@ -247,6 +255,11 @@ mod tests {
         assert!(html.contains("updated 2026-11-03 · draft</option>"));
         assert!(!html.contains("<script>"));
         assert_eq!(datalist("x", &[]), r#"<datalist id="x"></datalist>"#);
+        let mut needs = pr(4322, "UI for the API", "ana", "main");
+        needs.requires_backend = Some(9876);
+        assert!(datalist("ui-prs", &[needs]).contains(
+            r#"<option value="4322" data-requires="9876">#4322 UI for the API — ana · base main · updated 2026-11-03 · requires backend #9876</option>"#
+        ));
     }
 
     #[test]

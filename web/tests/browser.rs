@@ -273,6 +273,45 @@ async fn the_home_page_fits_a_phone() {
     assert!(!overflow, "the home page scrolls sideways on a phone");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn picking_a_ui_pr_fills_in_the_backend_pr_it_requires() {
+    let w = world().await;
+    let base = w.serve().await;
+    let (_driver, c) = browser(1280, 1000).await;
+    sign_in(&c, &base, "carol").await;
+    let options = c
+        .find_all(Locator::Css("#ui-prs option"))
+        .await
+        .unwrap()
+        .len();
+    assert!(options > 20, "the UI PRs are listed: {options}");
+    // Typing the number and leaving the field is what picking from the list does too.
+    fill(&c, "ui_pr", "4321").await;
+    c.find(Locator::Css("input[name=ttl_minutes]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let backend = c
+        .find(Locator::Css("input[name=backend_pr]"))
+        .await
+        .unwrap();
+    let mut filled = String::new();
+    for _ in 0..40 {
+        filled = backend.prop("value").await.unwrap().unwrap_or_default();
+        if !filled.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(filled, "9876");
+    wait_for_text(&c, "requires DSpace/DSpace#9876").await;
+    screenshot(&c, "10-paired").await;
+    c.close().await.unwrap();
+    assert_eq!(w.executions().await, 0, "nothing starts before Launch");
+}
+
 /// The page's HTML, for failure messages (fetched on a thread of its own: panics happen in sync
 /// formatting code).
 fn page_source(c: &Client) -> String {

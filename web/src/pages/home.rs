@@ -251,6 +251,10 @@ fn launch_form(h: &Home) -> String {
             esc(value)
         )
     };
+    let pr_field = |name: &str, list: &str, value: &str| {
+        let extra = format!(r#"list="{list}" inputmode="numeric" autocomplete="off""#);
+        field(name, "PR number (type to filter open PRs)", value, &extra)
+    };
     let notes: String = h
         .choices
         .notes
@@ -279,19 +283,9 @@ fn launch_form(h: &Home) -> String {
         notice = notice(h.notice, false),
         csrf = esc(h.csrf),
         paired = esc(&form.paired),
-        bpr = field(
-            "backend_pr",
-            "PR number (type to filter open PRs)",
-            &form.backend_pr,
-            r#"list="backend-prs" inputmode="numeric" autocomplete="off""#
-        ),
+        bpr = pr_field("backend_pr", "backend-prs", &form.backend_pr),
         bbr = field("backend_branch", "or a branch", &form.backend_branch, ""),
-        upr = field(
-            "ui_pr",
-            "PR number (type to filter open PRs)",
-            &form.ui_pr,
-            r#"list="ui-prs" inputmode="numeric" autocomplete="off""#
-        ),
+        upr = pr_field("ui_pr", "ui-prs", &form.ui_pr),
         ubr = field("ui_branch", "or a branch", &form.ui_branch, ""),
         min = config.min_ttl_minutes,
         max = config.max_lifetime_minutes,
