@@ -201,7 +201,7 @@ async fn the_picker_works_on_the_recordings() {
         .any(|p| p.number == 4321));
     let html = picker::datalist("ui-prs", &ui);
     assert_eq!(html.matches("<option ").count(), 25);
-    assert!(html.contains(r#"<option value="4321">#4321 "#));
+    assert!(html.contains(r#"<option value="4321" data-requires="9876">#4321 "#));
 }
 
 // ---- canned answers ----
