@@ -43,7 +43,9 @@ else
   echo "package-lambdas: no web/ crate yet: building the steps only (deploy with -c web=false)" >&2
 fi
 
+# Only the functions: the web crate also has a local tool (the recorded-GitHub server).
 cmd=(cargo lambda build --release "$arch" --output-format zip "${packages[@]}")
+for bin in "${bins[@]}"; do cmd+=(--bin "$bin"); done
 if $dry_run; then
   echo "would run: ${cmd[*]}"
   echo "in: $repo (CARGO_TARGET_DIR=$target)"
