@@ -77,6 +77,10 @@ pub fn test(args: &[String]) -> Result<(), String> {
             .env("PREVIEW_VENV", root().join(".venv")),
     )?;
     drop(moto);
+    eprintln!(
+        "==> browser screenshots (test artifacts): {}",
+        root().join("web/tests/artifacts/browser").display()
+    );
     run(
         "validate statemachine/preview.asl.json with asl-validator",
         Command::new(root().join("tests/node_modules/.bin/asl-validator"))
