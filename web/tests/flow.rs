@@ -606,3 +606,66 @@ async fn logs_assets_and_headers() {
     let anonymous = w.get("/previews/dsp-b1-202611281200-abcd/logs", "").await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_previews_compose_logs_show_on_its_page_and_refresh_endpoint() {
+    let w = world().await;
+    let (session, csrf) = w.sign_in("alice").await;
+    let id = launched_id(
+        &w.post(
+            "/previews",
+            &session,
+            &[("csrf", &csrf), ("backend_pr", "9876")],
+        )
+        .await,
+    );
+    w.submitted(&id, 1).await;
+    // What the instance's boot script sends: its own stream and the compose output.
+    let names = w.state.config.names();
+    let logs = &w.state.clients.logs;
+    let now = chrono::Utc::now().timestamp_millis();
+    for (stream, lines) in [
+        ("boot", vec!["phase fetching", "phase building"]),
+        ("compose", vec!["dspace  | Started <Application> in 41 s"]),
+    ] {
+        let stream = format!("{id}/{stream}");
+        logs.create_log_stream()
+            .log_group_name(names.log_group())
+            .log_stream_name(&stream)
+            .send()
+            .await
+            .unwrap();
+        let events: Vec<_> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now + i as i64)
+                    .message(*m)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        logs.put_log_events()
+            .log_group_name(names.log_group())
+            .log_stream_name(&stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = w.get(&format!("/previews/{id}/logs"), &session).await;
+    assert_eq!(text.status, StatusCode::OK);
+    for line in ["phase building", "Started <Application> in 41 s"] {
+        assert!(text.body.contains(line), "{}", text.body);
+    }
+    let page = w.get(&format!("/previews/{id}"), &session).await;
+    assert!(
+        page.body.contains("Started &lt;Application&gt; in 41 s"),
+        "escaped on the page: {}",
+        page.body
+    );
+    assert!(page
+        .body
+        .contains(&format!(r#"data-refresh="/previews/{id}/logs""#)));
+}
