@@ -421,3 +421,30 @@ async fn the_log_tail_reads_only_this_preview() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_local_stand_in_writes_what_the_boot_script_would_once() {
+    use preview_tasks::local::stand_in::boot_new_instances;
+    let ctx = ctx(3).await;
+    let id = preview_id(7);
+    launched(&ctx, 7).await;
+    // moto reports new instances as running at once.
+    assert_eq!(boot_new_instances(&ctx).await.unwrap(), vec![id.clone()]);
+    assert!(boot_new_instances(&ctx).await.unwrap().is_empty(), "once");
+    let names = ctx.base.names();
+    let lines = preview_tasks::logs::tail(&ctx.clients.logs, &names, &id, 50)
+        .await
+        .unwrap();
+    let text: Vec<&str> = lines.iter().map(|l| l.message.as_str()).collect();
+    assert!(
+        text.iter()
+            .any(|l| l.contains("phase fetching DSpace/DSpace #7")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|l| l.contains("Started Application")));
+    let password = preview_tasks::parameters::value(&ctx.clients.ssm, &names.admin_password(&id))
+        .await
+        .unwrap()
+        .expect("an admin password");
+    assert_eq!(password.len(), 24);
+}

@@ -1,5 +1,6 @@
 //! The local service: emulated AWS seeded for a stack, the engine running `preview.asl.json` with
-//! the real step handlers, the Step Functions API on loopback, and the reaper every five minutes.
+//! the real step handlers, the Step Functions API on loopback, the reaper every five minutes, and a
+//! stand-in that writes the logs and admin password a booting instance would (nothing boots here).
 //!
 //! `dspace-preview-local [--port 8083] [--dir .local/engine] [--stack local] [--demo]`, with
 //! `AWS_ENDPOINT_URL` pointing at moto's server. `--demo` takes one preview through launch,
@@ -69,12 +70,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Step Functions API: {sfn_endpoint} (AWS_ENDPOINT_URL_SFN)\nstate machine:      {arn}\nemulated AWS:       {aws}");
     tokio::spawn(serve(engine.clone(), listener));
     tokio::spawn(reaper(ctx.clone()));
+    tokio::spawn(stand_in(ctx.clone()));
     if args.demo {
         demo(&engine, &arn, &ctx).await?;
     }
     println!("serving; Ctrl-C to stop");
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+/// Every two seconds, "boots" new instances: no instance runs here, so this writes the logs and
+/// the admin password their boot script would.
+async fn stand_in(ctx: preview_tasks::Ctx) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        match preview_tasks::local::stand_in::boot_new_instances(&ctx).await {
+            Ok(booted) if !booted.is_empty() => println!("stand-in booted: {booted:?}"),
+            Ok(_) => {}
+            Err(e) => eprintln!("stand-in: {e}"),
+        }
+    }
 }
 
 /// Every five minutes, as the EventBridge schedule does in AWS.

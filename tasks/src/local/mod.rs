@@ -1,7 +1,9 @@
-//! Emulated AWS for the local service and the tests: moto's server and our account set-up in it.
+//! Emulated AWS for the local service and the tests: moto's server, our account set-up in it,
+//! and a stand-in for the instances that cannot boot here.
 
 pub mod moto;
 pub mod seed;
+pub mod stand_in;
 
 pub use moto::Moto;
 pub use seed::{local_ctx, sdk_config, seed};

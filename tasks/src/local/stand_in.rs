@@ -1,0 +1,158 @@
+//! A stand-in for the preview instance in the local service. Nothing boots here (moto's EC2 runs
+//! no code), so once an instance runs, this writes what its boot script would: the `boot` and
+//! `compose` log streams and the admin password parameter. Every line says it is simulated, so
+//! the local web page can show logs and the admin password the way a real preview does.
+
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_ssm::types::ParameterType;
+use chrono::Utc;
+
+use crate::domain::preview_id::PreviewId;
+use crate::domain::tags;
+use crate::error::{Result, StepError};
+use crate::instances;
+use crate::Ctx;
+
+/// Marks an instance the stand-in has already "booted".
+pub const BOOTED_TAG: &str = "dspace-preview:local-stand-in";
+
+/// What the boot script would log for a preview built from these tags.
+pub fn boot_lines(backend: &str, ui: &str, base: &str, sample: &str, admin: &str) -> Vec<String> {
+    let side = |repo: &str, source: &str| match source {
+        "" => format!("{repo}: the published image of {base}"),
+        s => format!("{repo} {s}"),
+    };
+    [
+        format!(
+            "fetching {} and {}",
+            side("DSpace/DSpace", backend),
+            side("DSpace/dspace-angular", ui)
+        ),
+        format!("merging into {base}"),
+        "building the images".into(),
+        "starting docker compose".into(),
+        format!("creating the administrator {admin}"),
+        format!("loading sample content: {sample}"),
+        "healthy".into(),
+    ]
+    .into_iter()
+    .map(|l| format!("[local stand-in, nothing boots here] phase {l}"))
+    .collect()
+}
+
+/// A few lines of the compose output a healthy preview shows.
+const COMPOSE_LINES: [&str; 4] = [
+    "dspacedb      | database system is ready to accept connections",
+    "dspacesolr    | Started Solr server on port 8983",
+    "dspace        | Started Application in 58.1 seconds",
+    "dspace-angular| Listening on http://0.0.0.0:4000",
+];
+
+/// "Boots" every running instance of the stack not seen before; returns their preview ids.
+pub async fn boot_new_instances(ctx: &Ctx) -> Result<Vec<PreviewId>> {
+    let found = instances::find(&ctx.clients.ec2, &ctx.base.stack, &["running"], &[]).await?;
+    let mut booted = Vec::new();
+    for instance in &found {
+        if instances::tag(instance, BOOTED_TAG).is_some() {
+            continue;
+        }
+        let Some(id) =
+            instances::tag(instance, tags::PREVIEW_ID).and_then(|t| PreviewId::parse(t).ok())
+        else {
+            continue;
+        };
+        let tag = |k: &str| instances::tag(instance, k).unwrap_or_default();
+        let boot = boot_lines(
+            tag(tags::BACKEND),
+            tag(tags::UI),
+            tag(tags::BASE_BRANCH),
+            tag(tags::SAMPLE_CONTENT),
+            &ctx.base.admin_email,
+        );
+        let compose: Vec<String> = COMPOSE_LINES.iter().map(|l| l.to_string()).collect();
+        let names = ctx.base.names();
+        write_stream(ctx, &names.boot_log_stream(&id), &boot).await?;
+        write_stream(
+            ctx,
+            &format!("{}compose", names.log_stream_prefix(&id)),
+            &compose,
+        )
+        .await?;
+        let password: String = (0..24)
+            .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
+            .collect();
+        ctx.clients
+            .ssm
+            .put_parameter()
+            .name(names.admin_password(&id))
+            .value(password)
+            .r#type(ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| StepError::from_sdk("ssm:PutParameter (stand-in admin password)", e))?;
+        if let Some(instance_id) = instance.instance_id() {
+            instances::set_tags(
+                &ctx.clients.ec2,
+                &[instance_id.to_string()],
+                &[(BOOTED_TAG, "true".into())],
+            )
+            .await?;
+        }
+        booted.push(id);
+    }
+    Ok(booted)
+}
+
+async fn write_stream(ctx: &Ctx, stream: &str, lines: &[String]) -> Result<()> {
+    let group = ctx.base.names().log_group();
+    let logs = &ctx.clients.logs;
+    if let Err(e) = logs
+        .create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .send()
+        .await
+    {
+        if !e
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_already_exists_exception())
+        {
+            return Err(StepError::from_sdk("logs:CreateLogStream", e));
+        }
+    }
+    let now = Utc::now().timestamp_millis();
+    let events: Vec<InputLogEvent> = lines
+        .iter()
+        .zip(now..)
+        .filter_map(|(line, at)| {
+            InputLogEvent::builder()
+                .timestamp(at)
+                .message(line)
+                .build()
+                .ok()
+        })
+        .collect();
+    logs.put_log_events()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .map_err(|e| StepError::from_sdk("logs:PutLogEvents", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lines_name_what_is_built_and_say_they_are_simulated() {
+        let lines = boot_lines("#9876", "", "main", "entities", "admin@x");
+        assert!(lines.iter().all(|l| l.contains("local stand-in")));
+        assert!(lines[0].contains("DSpace/DSpace #9876"));
+        assert!(lines[0].contains("DSpace/dspace-angular: the published image of main"));
+        assert!(lines.iter().any(|l| l.ends_with("phase healthy")));
+    }
+}
