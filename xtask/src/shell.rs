@@ -3,9 +3,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The workspace root (xtask lives one level below it).
+/// The workspace root (xtask lives one level below it). `cargo run` sets CARGO_MANIFEST_DIR for
+/// the running process too; that one wins over the compile-time path, because with a target dir
+/// shared between checkouts cargo may run a binary that another checkout built.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest.join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// Runs a command in the workspace root, failing with its description.
