@@ -1,5 +1,7 @@
-//! Reading the tail of a preview's logs (boot script and containers) from CloudWatch Logs.
+//! Reading the tail of a preview's logs (boot script and containers) from CloudWatch Logs, and
+//! appending lines (the local stand-in for an instance, and tests).
 
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::names::Names;
@@ -70,4 +72,49 @@ pub async fn tail(
         lines.drain(..lines.len() - limit);
     }
     Ok(lines)
+}
+
+/// Appends `lines` to a stream of the previews' log group, creating the stream if needed; the
+/// lines get consecutive millisecond timestamps from now.
+pub async fn append(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    names: &Names,
+    stream: &str,
+    lines: &[String],
+) -> Result<()> {
+    let group = names.log_group();
+    if let Err(e) = logs
+        .create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .send()
+        .await
+    {
+        if !e
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_already_exists_exception())
+        {
+            return Err(StepError::from_sdk("logs:CreateLogStream", e));
+        }
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let events: Vec<InputLogEvent> = lines
+        .iter()
+        .zip(now..)
+        .filter_map(|(line, at)| {
+            InputLogEvent::builder()
+                .timestamp(at)
+                .message(line)
+                .build()
+                .ok()
+        })
+        .collect();
+    logs.put_log_events()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .map_err(|e| StepError::from_sdk("logs:PutLogEvents", e))?;
+    Ok(())
 }

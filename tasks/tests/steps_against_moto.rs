@@ -375,36 +375,13 @@ async fn the_log_tail_reads_only_this_preview() {
     let names = ctx.base.names();
     let mine = preview_id(8);
     let other = preview_id(9);
-    let now = Utc::now().timestamp_millis();
     for (stream, count) in [
         (names.boot_log_stream(&mine), 30),
         (format!("{mine}/dspace"), 5),
         (names.boot_log_stream(&other), 3),
     ] {
-        ctx.clients
-            .logs
-            .create_log_stream()
-            .log_group_name(names.log_group())
-            .log_stream_name(&stream)
-            .send()
-            .await
-            .unwrap();
-        let events = (0..count)
-            .map(|i| {
-                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                    .timestamp(now + i)
-                    .message(format!("{stream} line {i}"))
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        ctx.clients
-            .logs
-            .put_log_events()
-            .log_group_name(names.log_group())
-            .log_stream_name(&stream)
-            .set_log_events(Some(events))
-            .send()
+        let lines: Vec<String> = (0..count).map(|i| format!("{stream} line {i}")).collect();
+        preview_tasks::logs::append(&ctx.clients.logs, &names, &stream, &lines)
             .await
             .unwrap();
     }

@@ -622,35 +622,16 @@ async fn a_previews_compose_logs_show_on_its_page_and_refresh_endpoint() {
     w.submitted(&id, 1).await;
     // What the instance's boot script sends: its own stream and the compose output.
     let names = w.state.config.names();
-    let logs = &w.state.clients.logs;
-    let now = chrono::Utc::now().timestamp_millis();
     for (stream, lines) in [
-        ("boot", vec!["phase fetching", "phase building"]),
-        ("compose", vec!["dspace  | Started <Application> in 41 s"]),
+        ("boot", ["phase fetching", "phase building"].as_slice()),
+        (
+            "compose",
+            ["dspace  | Started <Application> in 41 s"].as_slice(),
+        ),
     ] {
+        let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let stream = format!("{id}/{stream}");
-        logs.create_log_stream()
-            .log_group_name(names.log_group())
-            .log_stream_name(&stream)
-            .send()
-            .await
-            .unwrap();
-        let events: Vec<_> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, m)| {
-                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                    .timestamp(now + i as i64)
-                    .message(*m)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        logs.put_log_events()
-            .log_group_name(names.log_group())
-            .log_stream_name(&stream)
-            .set_log_events(Some(events))
-            .send()
+        preview_tasks::logs::append(&w.state.clients.logs, &names, &stream, &lines)
             .await
             .unwrap();
     }

@@ -3,14 +3,13 @@
 //! `compose` log streams and the admin password parameter. Every line says it is simulated, so
 //! the local web page can show logs and the admin password the way a real preview does.
 
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_ssm::types::ParameterType;
-use chrono::Utc;
 
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
 use crate::error::{Result, StepError};
 use crate::instances;
+use crate::logs::append;
 use crate::Ctx;
 
 /// Marks an instance the stand-in has already "booted".
@@ -71,13 +70,10 @@ pub async fn boot_new_instances(ctx: &Ctx) -> Result<Vec<PreviewId>> {
         );
         let compose: Vec<String> = COMPOSE_LINES.iter().map(|l| l.to_string()).collect();
         let names = ctx.base.names();
-        write_stream(ctx, &names.boot_log_stream(&id), &boot).await?;
-        write_stream(
-            ctx,
-            &format!("{}compose", names.log_stream_prefix(&id)),
-            &compose,
-        )
-        .await?;
+        let logs = &ctx.clients.logs;
+        append(logs, &names, &names.boot_log_stream(&id), &boot).await?;
+        let compose_stream = format!("{}compose", names.log_stream_prefix(&id));
+        append(logs, &names, &compose_stream, &compose).await?;
         let password: String = (0..24)
             .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
             .collect();
@@ -102,45 +98,6 @@ pub async fn boot_new_instances(ctx: &Ctx) -> Result<Vec<PreviewId>> {
         booted.push(id);
     }
     Ok(booted)
-}
-
-async fn write_stream(ctx: &Ctx, stream: &str, lines: &[String]) -> Result<()> {
-    let group = ctx.base.names().log_group();
-    let logs = &ctx.clients.logs;
-    if let Err(e) = logs
-        .create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name(stream)
-        .send()
-        .await
-    {
-        if !e
-            .as_service_error()
-            .is_some_and(|s| s.is_resource_already_exists_exception())
-        {
-            return Err(StepError::from_sdk("logs:CreateLogStream", e));
-        }
-    }
-    let now = Utc::now().timestamp_millis();
-    let events: Vec<InputLogEvent> = lines
-        .iter()
-        .zip(now..)
-        .filter_map(|(line, at)| {
-            InputLogEvent::builder()
-                .timestamp(at)
-                .message(line)
-                .build()
-                .ok()
-        })
-        .collect();
-    logs.put_log_events()
-        .log_group_name(&group)
-        .log_stream_name(stream)
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .map_err(|e| StepError::from_sdk("logs:PutLogEvents", e))?;
-    Ok(())
 }
 
 #[cfg(test)]
