@@ -3,9 +3,12 @@
 # published images of the maintained branches and warm build caches, plus the boot and
 # health scripts under /opt/dspace-preview. See ../README.md.
 #
-#   packer plugins install github.com/hashicorp/amazon   # Packer >= 1.8 (1.6 bundles it)
+#   packer plugins install github.com/hashicorp/amazon   # Packer >= 1.10 (1.6-1.9 bundle it)
 #   packer build ami/packer                              # both arches
 #   packer build -only='amazon-ebs.x86_64' ami/packer    # one arch
+#
+# ami/tests/packer_build.sh runs this file's provisioner and post-processor blocks for real,
+# on null sources: keep it `packer fmt`-formatted (the test finds the blocks by indentation).
 
 locals {
   stamp = formatdate("YYYYMMDDhhmmss", timestamp())
@@ -79,8 +82,16 @@ build {
     destination = "/tmp/dspace-preview-files"
   }
 
+  # The helpers every script below sources (run/write, the dry run; Dockerfile parsing).
+  provisioner "file" {
+    source      = "${path.root}/scripts/common.sh"
+    destination = "/tmp/dspace-preview-common.sh"
+  }
+
   provisioner "shell" {
-    execute_command = "sudo -E bash '{{ .Path }}'"
+    # {{ .Vars }} is the only way environment_vars reach a script (Packer's default is
+    # `chmod +x {{.Path}}; {{.Vars}} {{.Path}}`); `sudo -E` alone would pass none of them.
+    execute_command = "sudo -E env {{ .Vars }} bash '{{ .Path }}'"
     environment_vars = [
       "COMPOSE_VERSION=${var.compose_version}",
       "BUILDX_VERSION=${var.buildx_version}",
@@ -102,13 +113,19 @@ build {
 
   # Publish the AMI id where the launch step reads it: a post-processor, so it runs only
   # once the AMI exists, on the machine running Packer (needs the AWS CLI and jq there).
+  # The arch is source.name (x86_64, arm64): PACKER_BUILD_NAME and the manifest's "name"
+  # are the source block's label, al2023, for both.
   post-processors {
     post-processor "manifest" {
       output = "${path.root}/manifest.json"
+      custom_data = {
+        arch = source.name
+      }
     }
     post-processor "shell-local" {
       environment_vars = [
         "MANIFEST=${path.root}/manifest.json",
+        "ARCH=${source.name}",
         "SSM_PARAMETER=${var.ssm_parameter}",
         "DEFAULT_ARCH=${var.default_arch}",
         "AWS_REGION=${var.region}",

@@ -61,6 +61,8 @@ EOF
 
 packer_tests() {
   local dir="$AMI/packer"
+  provision_helper_tests
+  publish_tests
   if ! command -v packer >/dev/null; then
     echo "# SKIP packer validate: packer not installed (apt-get install -y packer)"
     return
@@ -77,27 +79,61 @@ packer_tests() {
     not_ok "packer validate" "$(tail -n 8 "$WORK/packer.out")"
   fi
   check "packer fmt -check" packer fmt -check "$dir"
-  publish_tests
 }
 
-# The post-processor script against a manifest of two runs, with the stub aws.
+# scripts/common.sh: the base images images.sh pre-pulls, from Dockerfiles shaped like DSpace's.
+provision_helper_tests() {
+  local d="$WORK/dockerfiles"
+  mkdir -p "$d"
+  cat >"$d/solr" <<'EOF'
+# docker build --build-arg SOLR_VERSION=9.8 -f ./dspace/src/main/docker/dspace-solr/Dockerfile .
+ARG SOLR_VERSION=9.8
+
+FROM scratch AS solrconfigs
+
+FROM docker.io/solr:${SOLR_VERSION}
+ARG SOLR_VERSION=0.0
+COPY --from=solrconfigs search/conf/* /opt/solr/server/solr/configsets/search/conf/
+EOF
+  printf 'FROM solr:8.11-slim\n' >"$d/solr-8"
+  printf 'ARG NODE_VERSION=18\nFROM docker.io/node:$NODE_VERSION-alpine AS build\nRUN yarn install\nFROM build\n' >"$d/dist"
+  check "images.sh: the Solr base image is the Dockerfile's FROM with ARG defaults (not scratch, not a stage)" eval \
+    '[ "$(bash -c ". \"\$1\"; base_images \"\$2\"" _ "$AMI/packer/scripts/common.sh" "$d/solr")" = docker.io/solr:9.8 ] &&
+     [ "$(bash -c ". \"\$1\"; base_images \"\$2\"" _ "$AMI/packer/scripts/common.sh" "$d/solr-8")" = solr:8.11-slim ] &&
+     [ "$(bash -c ". \"\$1\"; base_images <\"\$2\"" _ "$AMI/packer/scripts/common.sh" "$d/dist")" = docker.io/node:18-alpine ]'
+}
+
+# The post-processor script against a hand-written manifest of three runs, with the stub aws.
+# Both builds are named al2023 (an HCL2 build's name is its source block's label); the arch
+# is ARCH (the recipe's source.name) and the manifest's custom_data.arch. The real run of the
+# recipe's post-processors is tests/packer_build.sh.
 publish_tests() {
   new_machine publish
   cat >"$S/manifest.json" <<'JSON'
 {"builds": [
-  {"name": "x86_64", "packer_run_uuid": "old-run", "artifact_id": "us-east-1:ami-0000000000000000a"},
-  {"name": "x86_64", "packer_run_uuid": "run-2", "artifact_id": "us-east-1:ami-0123456789abcdef0"},
-  {"name": "arm64", "packer_run_uuid": "run-2", "artifact_id": "us-east-1:ami-0fedcba9876543210"}
+  {"name": "al2023", "builder_type": "amazon-ebs", "packer_run_uuid": "old-run", "artifact_id": "us-east-1:ami-0000000000000000a", "custom_data": {"arch": "x86_64"}},
+  {"name": "al2023", "builder_type": "amazon-ebs", "packer_run_uuid": "run-2", "artifact_id": "eu-west-1:ami-0eeeeeeeeeeeeeeee,us-east-1:ami-0123456789abcdef0", "custom_data": {"arch": "x86_64"}},
+  {"name": "al2023", "builder_type": "amazon-ebs", "packer_run_uuid": "run-2", "artifact_id": "us-east-1:ami-0fedcba9876543210", "custom_data": {"arch": "arm64"}},
+  {"name": "al2023", "builder_type": "null", "packer_run_uuid": "run-3", "artifact_id": "Null", "custom_data": {"arch": "x86_64"}}
 ]}
 JSON
-  local pub=(env PATH="$S/bin:$PATH" STUB_LOG="$S/calls.log" MANIFEST="$S/manifest.json"
-    SSM_PARAMETER=/dspace-preview/ami-id DEFAULT_ARCH=x86_64 AWS_REGION=us-east-1 PACKER_RUN_UUID=run-2)
-  "${pub[@]}" PACKER_BUILD_NAME=x86_64 "$AMI/packer/scripts/publish-ami-id.sh" >/dev/null
-  "${pub[@]}" PACKER_BUILD_NAME=arm64 "$AMI/packer/scripts/publish-ami-id.sh" >/dev/null
-  check "publish: this run's x86_64 AMI goes to the launch step's parameter and to -x86_64" eval \
+  local pub=(env PATH="$S/bin:$PATH" STUB_LOG="$S/calls.log" MANIFEST="$S/manifest.json" AWS_ENDPOINT_URL=
+    SSM_PARAMETER=/dspace-preview/ami-id DEFAULT_ARCH=x86_64 AWS_REGION=us-east-1 PACKER_BUILD_NAME=al2023)
+  "${pub[@]}" PACKER_RUN_UUID=run-2 ARCH=x86_64 "$AMI/packer/scripts/publish-ami-id.sh" >/dev/null
+  "${pub[@]}" PACKER_RUN_UUID=run-2 ARCH=arm64 AWS_ENDPOINT_URL=http://127.0.0.1:5000 \
+    "$AMI/packer/scripts/publish-ami-id.sh" >/dev/null
+  check "publish: this run's x86_64 AMI (in AWS_REGION) goes to the launch step's parameter and to -x86_64" eval \
     'called aws ssm put-parameter --region us-east-1 --name /dspace-preview/ami-id --value ami-0123456789abcdef0 --type String --data-type aws:ec2:image &&
-     called aws ssm put-parameter --name /dspace-preview/ami-id-x86_64 --value ami-0123456789abcdef0'
-  check "publish: arm64 goes to -arm64 only" eval \
-    'called aws ssm put-parameter --name /dspace-preview/ami-id-arm64 --value ami-0fedcba9876543210 &&
-     [ "$(grep -c ami-0fedcba9876543210 "$S/calls.log")" = 1 ] && not_called ami-0000000000000000a'
+     called aws ssm put-parameter --name /dspace-preview/ami-id-x86_64 --value ami-0123456789abcdef0 &&
+     not_called ami-0eeeeeeeeeeeeeeee && not_called ami-0000000000000000a'
+  check "publish: arm64 goes to -arm64 only, through AWS_ENDPOINT_URL when set; nothing under the source label" eval \
+    'called aws ssm put-parameter --endpoint-url http://127.0.0.1:5000 --region us-east-1 --name /dspace-preview/ami-id-arm64 --value ami-0fedcba9876543210 &&
+     [ "$(grep -c ami-0fedcba9876543210 "$S/calls.log")" = 1 ] && [ "$(grep -c -- --endpoint-url "$S/calls.log")" = 1 ] &&
+     not_called al2023'
+  : >"$S/calls.log"
+  check "publish: a null build (the packer build test) needs NULL_BUILD_AMI_<arch>; no AMI, no parameter" eval \
+    '! "${pub[@]}" PACKER_RUN_UUID=run-3 ARCH=x86_64 "$AMI/packer/scripts/publish-ami-id.sh" &&
+     [ ! -s "$S/calls.log" ] &&
+     "${pub[@]}" PACKER_RUN_UUID=run-3 ARCH=x86_64 NULL_BUILD_AMI_x86_64=ami-0aaaaaaaaaaaaaaaa "$AMI/packer/scripts/publish-ami-id.sh" &&
+     called aws ssm put-parameter --name /dspace-preview/ami-id-x86_64 --value ami-0aaaaaaaaaaaaaaaa'
 }

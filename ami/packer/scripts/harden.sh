@@ -1,18 +1,21 @@
 #!/bin/bash
 # Last step: no way in but SSM, no credentials or build leftovers in the image.
 set -euxo pipefail
+# shellcheck source=common.sh
+. /tmp/dspace-preview-common.sh
+begin harden.sh
 
 # Previews are reached through SSM only. sshd keeps serving this Packer session; it is not
 # started again on any instance made from the image.
-systemctl disable sshd.service || true
-systemctl mask sshd.service
-dnf -y remove ec2-instance-connect || true
+run systemctl disable sshd.service || true
+run systemctl mask sshd.service
+run dnf -y remove ec2-instance-connect || true
 
 # The Docker Hub login of images.sh, if any.
-docker logout || true
-rm -f /root/.docker/config.json
+run docker logout || true
+run rm -f /root/.docker/config.json
 
-dnf clean all
-rm -rf /tmp/* /var/tmp/*
+run dnf clean all
+run rm -rf /tmp/* /var/tmp/*
 # Fresh cloud-init state, so each preview's user data runs at its first boot.
-cloud-init clean --logs
+run cloud-init clean --logs
