@@ -6,19 +6,44 @@ use crate::shell::{has, root, run};
 
 /// moto's version, pinned: its behaviour (and its gaps) is what the tests expect.
 const MOTO: &str = "moto[server]==5.2.5";
-/// Debian packages the tests use.
-const APT: [(&str, &str); 4] = [
+/// Debian packages the tests use (program, package): the real tools wherever they run offline.
+const APT: [(&str, &str); 8] = [
     ("shellcheck", "shellcheck"),
     ("packer", "packer"),
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
+    ("jq", "jq"),
+    // A throwaway sshd on loopback is the "instance" of the real `packer build` test.
+    ("sshd", "openssh-server"),
+    // The AMI-id publisher's client, against moto.
+    ("aws", "awscli"),
+    ("unshare", "util-linux"),
 ];
 
 /// Everything.
 pub fn all() -> Result<(), String> {
     venv()?;
     apt()?;
+    compose()?;
     npm()
+}
+
+/// Docker Compose v2's renderer in `.tools/bin/docker-compose` (the compose-model tests run it).
+pub fn compose() -> Result<(), String> {
+    let bin = root().join(".tools/bin/docker-compose");
+    let ready = Command::new(&bin)
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains(" 2."));
+    if ready {
+        return Ok(());
+    }
+    run(
+        "install Docker Compose v2 (Debian's package) into .tools/",
+        Command::new("bash")
+            .arg(root().join("xtask/scripts/install-compose.sh"))
+            .arg(root().join(".tools")),
+    )
 }
 
 /// The project-local virtualenv with moto's server.
