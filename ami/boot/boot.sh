@@ -12,10 +12,11 @@ PREVIEW_HOME="${PREVIEW_HOME:-/opt/dspace-preview}"
 PREVIEW_STATE_DIR="${PREVIEW_STATE_DIR:-/var/lib/dspace-preview}"
 mkdir -p "$PREVIEW_STATE_DIR"
 
-# The settings on disk (0600): preview-boot reads them, and a person can re-run it.
+# The settings on disk (0600, root only: they hold the admin password): preview-boot reads
+# them, and a person can re-run it.
 for var in PREVIEW_ID PREVIEW_STACK AWS_REGION LOG_GROUP PARAMETER_PREFIX BACKEND_REPO UI_REPO \
            BACKEND_PR BACKEND_SHA UI_PR UI_SHA BACKEND_BRANCH UI_BRANCH BASE_BRANCH \
-           SAMPLE_CONTENT ADMIN_EMAIL ENV_OVERRIDES REQUESTER; do
+           SAMPLE_CONTENT ADMIN_EMAIL ADMIN_PASSWORD ENV_OVERRIDES REQUESTER; do
   printf '%s=%q\n' "$var" "${!var:-}"
 done >"$PREVIEW_STATE_DIR/config.env"
 

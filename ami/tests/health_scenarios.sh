@@ -74,7 +74,14 @@ health_tests() {
   check "health: starting, container not created yet: pending" eval 'health_is pending 75'
   echo loading-content >"$ROOT/var/lib/dspace-preview/phase"
   health STUB_STATE_dspace_proxy=missing
+  check "health: the proxy starts last, so before ready its absence is not yet a failure" eval \
+    'health_is pending 75 && health_detail_has "proxy not started yet"'
+  health STUB_STATE_dspace=missing
   check "health: after starting, a missing container is a failure" eval \
+    'health_is failed 1 && health_detail_has "dspace is missing"'
+  echo ready >"$ROOT/var/lib/dspace-preview/phase"
+  health STUB_STATE_dspace_proxy=missing
+  check "health: ready without the proxy is a failure" eval \
     'health_is failed 1 && health_detail_has "dspace-proxy is missing"'
 
   on_machine dead-boot building-ui

@@ -7,6 +7,17 @@
 # stubs recorded.
 
 STUBBED="docker git curl aws systemctl amazon-cloudwatch-agent-ctl unzip"
+
+# The real Compose v2 renderer (`docker compose config` needs no daemon): the test command
+# installs Debian's package into .tools/; PREVIEW_COMPOSE_BIN or a v2 docker-compose on PATH
+# also do. Empty when there is none.
+compose_renderer() {
+  local c
+  for c in "${PREVIEW_COMPOSE_BIN:-}" "$AMI/../.tools/bin/docker-compose" "$(command -v docker-compose)"; do
+    [ -n "$c" ] && [ -x "$c" ] && "$c" version 2>/dev/null | grep -q 'version v\?2' && { printf '%s' "$c"; return; }
+  done
+}
+COMPOSE_RENDERER="$(compose_renderer)"
 PUBLIC_HOST="ec2-203-0-113-7.compute-1.amazonaws.com"
 
 # new_machine NAME: sets S (scenario dir) and ROOT (its file system root).
@@ -15,12 +26,9 @@ new_machine() {
   mkdir -p "$S/bin" "$ROOT/var/lib/dspace-preview"
   local cmd
   for cmd in $STUBBED; do ln -s "$AMI/tests/stubs/stub" "$S/bin/$cmd"; done
-  # What the AMI provides: clones of both repositories (placeholders of the compose files
-  # the scripts check for; the stub docker never reads them).
-  mkdir -p "$ROOT/opt/dspace-preview/src/DSpace/.git" "$ROOT/opt/dspace-preview/src/dspace-angular/.git" \
-    "$ROOT/opt/dspace-preview/src/DSpace/dspace/src/main/docker-compose"
-  : >"$ROOT/opt/dspace-preview/src/DSpace/docker-compose.yml"
-  : >"$ROOT/opt/dspace-preview/src/DSpace/dspace/src/main/docker-compose/db.entities.yml"
+  # What the AMI provides: clones of both repositories (the stub git serves each branch's
+  # compose files from ami/tests/fixtures/compose/).
+  mkdir -p "$ROOT/opt/dspace-preview/src/DSpace/.git" "$ROOT/opt/dspace-preview/src/dspace-angular/.git"
   : >"$S/calls.log"
 }
 
@@ -40,6 +48,7 @@ default_config() {
     [BASE_BRANCH]=main
     [SAMPLE_CONTENT]=none
     [ADMIN_EMAIL]=reviewer@example.org
+    [ADMIN_PASSWORD]=Adm1nPassw0rdFromTheLaunchStep
     [ENV_OVERRIDES]=''
   )
 }
@@ -64,7 +73,8 @@ boot() {
     esac
   done
   render_boot "$S/user-data.sh"
-  env "${env[@]}" PATH="$S/bin:$PATH" STUB_LOG="$S/calls.log" PREVIEW_FS_ROOT="$ROOT" \
+  env STUB_FIXTURES="$AMI/tests/fixtures/compose" STUB_COMPOSE="$COMPOSE_RENDERER" "${env[@]}" \
+    PATH="$S/bin:$PATH" STUB_LOG="$S/calls.log" PREVIEW_FS_ROOT="$ROOT" \
     PREVIEW_HOME="$AMI/files" PREVIEW_STATE_DIR="$ROOT/var/lib/dspace-preview" PREVIEW_POLL_SECONDS=0 \
     bash "$S/user-data.sh" >"$S/out.log" 2>&1
   echo $? >"$S/rc"
@@ -88,19 +98,35 @@ exit_code_is() { [ "$(cat "$S/rc")" = "$1" ]; }
 phase_is() { [ "$(state phase)" = "$1" ]; }
 # called TEXT...: some recorded call contains every TEXT (an argument or a part of one,
 # as the stub logged it, %q-quoted), in that order.
-called() {
+called() { grep -q -- "$(call_pattern "$@")" "$S/calls.log"; }
+call_pattern() {
   local pattern="" t
   for t in "$@"; do pattern+="$(printf '%q' "$t" | sed 's/[][\.*^$/]/\\&/g').*"; done
-  grep -q -- "$pattern" "$S/calls.log"
+  printf '%s' "$pattern"
+}
+# in_order TEXT... :: TEXT... :: ...: the first call matching each group (as `called` matches)
+# comes after the first call matching the group before it.
+in_order() {
+  local prev=0 n group=()
+  while [ $# -gt 0 ]; do
+    group=()
+    while [ $# -gt 0 ] && [ "$1" != :: ]; do group+=("$1"); shift; done
+    [ $# -eq 0 ] || shift
+    n="$(grep -n -m 1 -- "$(call_pattern "${group[@]}")" "$S/calls.log" | cut -d: -f1)"
+    [ -n "$n" ] && [ "$n" -gt "$prev" ] || return 1
+    prev="$n"
+  done
 }
 not_called() { ! called "$@"; }
 # built SERVICE...: a `docker compose ... build` call for exactly these services.
 built() { sed -n 's/^docker compose .* build //p' "$S/calls.log" | grep -qxF -- "$*"; }
+# The subcommands of the recorded `docker compose` calls, in order (the word after the last -f).
+compose_verbs() { sed -n 's/^docker compose .*\.yml \([a-z]*\).*/\1/p' "$S/calls.log"; }
 env_has() { grep -qxF -- "$1" "$ROOT/var/lib/dspace-preview/compose.env"; }
 failure_starts() { [[ "$(state failure)" == "$1"* ]]; }
 # The -f files of the `up` call, one per line, relative to the machine root.
 up_files() {
-  grep ' up -d' "$S/calls.log" | grep -o -- '-f [^ ]*' | cut -c4- | sed "s#^$ROOT##; s#^$AMI#AMI#"
+  grep -m 1 ' up -d' "$S/calls.log" | grep -o -- '-f [^ ]*' | cut -c4- | sed "s#^$ROOT##; s#^$AMI#AMI#"
 }
 files_are() { [ "$(up_files)" = "$(printf '%s\n' "$@")" ]; }
 phases_were() {

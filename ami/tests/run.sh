@@ -27,6 +27,10 @@ check() {
 . "$AMI/tests/boot_scenarios.sh"
 # shellcheck source=health_scenarios.sh
 . "$AMI/tests/health_scenarios.sh"
+# shellcheck source=compose_policy.sh
+. "$AMI/tests/compose_policy.sh"
+# shellcheck source=packer_build.sh
+. "$AMI/tests/packer_build.sh"
 
 # The scripts under test need jq (installed on the AMI); so do the assertions.
 if ! command -v jq >/dev/null; then
@@ -36,8 +40,10 @@ if ! command -v jq >/dev/null; then
 fi
 
 static_tests
+compose_policy_tests
 boot_tests
 health_tests
+packer_build_tests
 
 printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
 [ "$FAILED" -eq 0 ]

@@ -6,39 +6,20 @@
 # cli.assetstore.yml and cli.ingest.yml).
 ENTITIES_ASSETSTORE_URL="${ENTITIES_ASSETSTORE_URL:-https://github.com/DSpace-Labs/AIP-Files/releases/download/demo-entities-data/assetstore.tar.gz}"
 AIP_ZIP_URL="${AIP_ZIP_URL:-https://github.com/DSpace-Labs/AIP-Files/raw/main/dogAndReport.zip}"
-# The entities dump ships this admin with password "dspace": on a public preview it is
-# switched off.
-DEMO_ADMIN_EMAIL="dspacedemo+admin@gmail.com"
+# DSpace's bin/dspace unsets JAVA_TOOL_OPTIONS and reads JAVA_OPTS (the image sets 2 GB):
+# CLI runs next to the webapp on an 8 GB instance get 1 GB.
+CLI_JAVA_OPTS="-Xmx1g -Dfile.encoding=UTF-8"
 
 dspace_cli() {
-  # A smaller heap than the webapp's: both run at once on an 8 GB instance.
-  dc exec -T -e JAVA_TOOL_OPTIONS=-Xmx1g dspace /dspace/bin/dspace "$@"
+  dc exec -T -e JAVA_OPTS="$CLI_JAVA_OPTS" dspace /dspace/bin/dspace "$@"
 }
 
-new_password() {
-  # 24 characters from [A-Za-z0-9]: above the UI's 8-character minimum, safe in any shell.
-  local pw
-  pw="$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-  printf '%s' "${pw:0:24}"
-}
-
-# Keep the password in SSM first: an account nobody can log in to is worse than none.
+# The launch step made the password and stored it for the web page; it reaches the instance
+# in the user data (config.env, 0600). The instance writes no SSM parameter.
 create_admin() {
-  local pw input
-  pw="$(new_password)"
-  input="$(mktemp "$PREVIEW_STATE_DIR/ssm.XXXXXX")"
-  # The password goes through a 0600 file, never on a command line.
-  jq -n --arg name "$PARAMETER_PREFIX/admin-password" --arg value "$pw" \
-    --arg desc "DSpace admin password of preview $PREVIEW_ID ($ADMIN_EMAIL)" \
-    '{Name: $name, Value: $value, Type: "SecureString", Overwrite: true, Description: $desc}' >"$input"
-  if ! run aws ssm put-parameter --region "$AWS_REGION" --cli-input-json "file://$input" >/dev/null; then
-    rm -f "$input"
-    fail boot-failed "cannot store the admin password in SSM"
-  fi
-  rm -f "$input"
-  log "+ dspace create-administrator -e $ADMIN_EMAIL (password in $PARAMETER_PREFIX/admin-password)"
-  dc_quiet exec -T dspace /dspace/bin/dspace create-administrator -e "$ADMIN_EMAIL" \
-    -f Preview -l Admin -p "$pw" -c en >/dev/null ||
+  log "+ dspace create-administrator -e $ADMIN_EMAIL (password from the launch step, not logged)"
+  dc_quiet exec -T -e JAVA_OPTS="$CLI_JAVA_OPTS" dspace /dspace/bin/dspace create-administrator \
+    -e "$ADMIN_EMAIL" -f Preview -l Admin -p "$ADMIN_PASSWORD" -c en >/dev/null ||
     fail boot-failed "create-administrator failed"
 }
 
@@ -51,10 +32,6 @@ load_entities() {
   dc exec -T dspace tar xzf - -C /dspace <"$tmp/assetstore.tar.gz" ||
     fail boot-failed "cannot unpack the entities assetstore"
   rm -f "$tmp/assetstore.tar.gz"
-  if [ "$ADMIN_EMAIL" != "$DEMO_ADMIN_EMAIL" ]; then
-    dspace_cli user --modify -m "$DEMO_ADMIN_EMAIL" --canLogIn false ||
-      log "WARNING: could not disable the demo admin account"
-  fi
   reindex
 }
 
@@ -66,7 +43,7 @@ load_aip() {
   run unzip -q -o "$tmp/aip.zip" -d "$tmp/aip" || fail boot-failed "cannot unzip the AIP files"
   run docker cp "$tmp/aip/." dspace:/tmp/aip-dir || fail boot-failed "cannot copy the AIP files"
   # shellcheck disable=SC2016 # $1 is expanded by the container's bash
-  dc exec -T -w /tmp/aip-dir -e JAVA_TOOL_OPTIONS=-Xmx1g dspace bash -c \
+  dc exec -T -w /tmp/aip-dir -e JAVA_OPTS="$CLI_JAVA_OPTS" dspace bash -c \
     '/dspace/bin/dspace packager -r -a -t AIP -e "$1" -f -u SITE*.zip' aip "$ADMIN_EMAIL" ||
     fail boot-failed "AIP ingest failed"
   dspace_cli database update-sequences || fail boot-failed "database update-sequences failed"

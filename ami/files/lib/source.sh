@@ -45,11 +45,11 @@ fetch_side() { # side
   dir="$(side_dir "$side")"; pr="$(side_var "$side" PR)"; sha="$(side_var "$side" SHA)"
   branch="$(side_var "$side" BRANCH)"
   ensure_clone "$side"
+  fetch_branch "$dir" "$BASE_BRANCH" 1
   if [ -n "$branch" ]; then
-    fetch_branch "$dir" "$branch" 1
+    [ "$branch" = "$BASE_BRANCH" ] || fetch_branch "$dir" "$branch" 1
     return
   fi
-  fetch_branch "$dir" "$BASE_BRANCH" 1
   [ -n "$pr" ] || return 0
   run git -C "$dir" fetch --no-tags origin "+refs/pull/$pr/head:refs/remotes/origin/pr/$pr" ||
     fail fetch-failed "$side PR #$pr not found"
@@ -63,32 +63,56 @@ fetch_side() { # side
 }
 
 # Check out the base (or the branch) and merge the PR into it. A conflict is a failure
-# of its own kind: the PR must be rebased, nothing to retry.
+# of its own kind: the PR must be rebased, nothing to retry. Any other failed merge (no
+# common history, a broken object, a full disk) says what git said.
 merge_side() { # side
-  local side="$1" dir pr sha branch target files
+  local side="$1" dir pr sha branch target files out
   dir="$(side_dir "$side")"; pr="$(side_var "$side" PR)"; sha="$(side_var "$side" SHA)"
   branch="$(side_var "$side" BRANCH)"
   run git -C "$dir" checkout -q -f -B preview "refs/remotes/origin/${branch:-$BASE_BRANCH}"
   run git -C "$dir" clean -qfdx
   if [ -n "$pr" ]; then
     target="${sha:-refs/remotes/origin/pr/$pr}"
-    if ! run git -C "$dir" -c user.name=dspace-preview -c user.email=preview@localhost \
-        merge --no-edit --no-ff "$target"; then
+    log "+ git -C $dir merge --no-edit --no-ff $target"
+    if ! out="$(git -C "$dir" -c user.name=dspace-preview -c user.email=preview@localhost \
+        merge --no-edit --no-ff "$target" 2>&1)"; then
+      printf '%s\n' "$out"
       files="$(git -C "$dir" diff --name-only --diff-filter=U | head -n 10 | tr '\n' ' ')"
-      git -C "$dir" merge --abort || true
-      fail merge-conflict "$side PR #$pr does not merge cleanly into $BASE_BRANCH (${files% })"
+      git -C "$dir" merge --abort >/dev/null 2>&1 || true
+      [ -z "$files" ] ||
+        fail merge-conflict "$side PR #$pr does not merge cleanly into $BASE_BRANCH (${files% })"
+      fail merge-failed "$side PR #$pr could not be merged into $BASE_BRANCH: $(last_line "$out")"
     fi
+    printf '%s\n' "$out"
   fi
   git -C "$dir" rev-parse HEAD >"$PREVIEW_STATE_DIR/$side.commit"
   log "$side source at $(cat "$PREVIEW_STATE_DIR/$side.commit")"
 }
 
-# The side that is not built still needs the backend's compose files, at the base branch
-# the pre-pulled images were published from.
+# The last non-empty line of a command's output, for a one-line failure reason.
+last_line() { printf '%s\n' "$1" | sed '/^[[:space:]]*$/d' | tail -n 1; }
+
+# The side that is not built runs today's published image of the base branch, so the
+# backend checkout (which lends the build contexts and the project directory) is today's
+# base too, not the branch as the AMI froze it.
 checkout_base() { # side
   local dir
   dir="$(side_dir "$1")"
   ensure_clone "$1"
-  fetch_branch "$dir" "$BASE_BRANCH" 0
+  fetch_branch "$dir" "$BASE_BRANCH" 1
   run git -C "$dir" checkout -q -f -B preview "refs/remotes/origin/$BASE_BRANCH"
+}
+
+# The compose files DSpace ships, taken from the BASE branch as fetched, never from the PR's
+# tree: a PR may change its Dockerfile (the build runs in BuildKit's sandbox) but not which
+# containers run or how (a `network_mode: host` service with / bound would own the host).
+BASE_COMPOSE_DIR="$PREVIEW_STATE_DIR/compose-base"
+extract_base_compose() {
+  local ref="refs/remotes/origin/$BASE_BRANCH" f
+  rm -rf "$BASE_COMPOSE_DIR"; mkdir -p "$BASE_COMPOSE_DIR"
+  for f in docker-compose.yml dspace/src/main/docker-compose/db.entities.yml; do
+    git -C "$BACKEND_SRC" show "$ref:$f" >"$BASE_COMPOSE_DIR/${f##*/}" ||
+      fail fetch-failed "$BASE_BRANCH has no $f in $(git -C "$BACKEND_SRC" remote get-url origin)"
+  done
+  log "compose files from $BASE_BRANCH at $(git -C "$BACKEND_SRC" rev-parse "$ref")"
 }

@@ -79,12 +79,12 @@ write_env_overrides() {
   done <<<"${ENV_OVERRIDES:-}"
 }
 
-# The compose files, in order: upstream base (and the entities database), ours, the build
-# sections for built sides, the overrides.
+# The compose files, in order: the base branch's own (and its entities database), ours, the
+# build sections for built sides, the overrides. The base branch's files come from
+# extract_base_compose (source.sh), never from the PR's tree.
 compose_files() {
-  COMPOSE_FILES=("$BACKEND_SRC/docker-compose.yml")
-  [ "$SAMPLE_CONTENT" = entities ] &&
-    COMPOSE_FILES+=("$BACKEND_SRC/dspace/src/main/docker-compose/db.entities.yml")
+  COMPOSE_FILES=("$BASE_COMPOSE_DIR/docker-compose.yml")
+  [ "$SAMPLE_CONTENT" = entities ] && COMPOSE_FILES+=("$BASE_COMPOSE_DIR/db.entities.yml")
   COMPOSE_FILES+=("$PREVIEW_HOME/compose/preview.yml")
   side_built backend && COMPOSE_FILES+=("$PREVIEW_HOME/compose/build-backend.yml")
   side_built ui && COMPOSE_FILES+=("$PREVIEW_HOME/compose/build-ui.yml")
@@ -93,6 +93,20 @@ compose_files() {
   for f in "${COMPOSE_FILES[@]}"; do
     [ -r "$f" ] || fail boot-failed "compose file $f is missing"
   done
+}
+
+# Render the whole model as Compose will run it and refuse anything outside the allowlist
+# (lib/compose_policy.sh) before a single container starts.
+check_compose_model() {
+  local violations
+  dc_args
+  log "+ docker ${DC_ARGS[*]} config --format json (checked against the policy)"
+  if ! violations="$(compose_policy_check "$PREVIEW_STATE_DIR" docker "${DC_ARGS[@]}")"; then
+    log "the compose model breaks the policy:"
+    printf '%s\n' "$violations"
+    fail compose-refused "$(printf '%s' "$violations" | head -n 3 | paste -sd ';' -)"
+  fi
+  log "compose model checked: $(jq -r '.services | keys | join(" ")' "$PREVIEW_STATE_DIR/compose-model.json")"
 }
 
 dc_args() {
@@ -123,9 +137,83 @@ build_side() { # side service...
   esac
 }
 
+# The published images of the sides not built (and the database), pulled while the other side
+# builds, so the preview runs today's images of the base branch rather than the AMI's. A
+# failed pull is not fatal: the AMI's copy of the same tag is still there.
+PULL_PID=""
+pull_published_in_background() {
+  local services=(dspacedb)
+  side_built backend || services+=(dspace dspacesolr)
+  side_built ui || services+=(dspace-angular)
+  dc_args
+  log "+ docker compose pull ${services[*]} (in the background)"
+  docker "${DC_ARGS[@]}" pull --quiet "${services[@]}" >"$PREVIEW_LOG_DIR/pull.log" 2>&1 &
+  PULL_PID=$!
+}
+
+wait_for_pull() {
+  [ -n "$PULL_PID" ] || return 0
+  if wait "$PULL_PID"; then
+    log "published images pulled"
+  else
+    log "WARNING: pulling the published images failed; using the AMI's copies ($(tail -n 1 "$PREVIEW_LOG_DIR/pull.log" 2>/dev/null))"
+  fi
+  PULL_PID=""
+}
+
+# Everything but the proxy: port 80 opens only once no account with a public password is
+# left (disable_demo_accounts) and the admin exists.
 start_stack() {
-  # --no-build: the built images exist by now; anything else comes from the AMI (or a pull).
-  dc up -d --no-build --quiet-pull || fail boot-failed "docker compose up failed"
+  # --no-build: the built images exist by now; anything else comes from the pull or the AMI.
+  dc up -d --no-build --quiet-pull dspacedb dspacesolr dspace dspace-angular ||
+    fail boot-failed "docker compose up failed"
+}
+
+open_proxy() {
+  dc up -d --no-build --quiet-pull dspace-proxy || fail boot-failed "docker compose up dspace-proxy failed"
+  local try
+  for try in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    if curl -fsS --max-time 5 -H "Host: $PUBLIC_HOST" -o /dev/null "http://127.0.0.1/server/api"; then
+      log "proxy answers on port 80"
+      return 0
+    fi
+    log "proxy not answering yet (attempt $try)"
+    sleep "$PREVIEW_POLL_SECONDS"
+  done
+  fail boot-failed "the proxy on port 80 does not reach the REST API"
+}
+
+# The entities dump ships dspacedemo+admin, +submit, +edit, +acceptreject and +acceptrejectedit,
+# all with the public password "dspace". One statement bars them all; the count after it
+# proves it, and a preview that cannot prove it fails instead of going public.
+DEMO_ACCOUNTS="email LIKE 'dspacedemo+%'"
+disable_demo_accounts() {
+  local left
+  dc exec -T dspacedb psql -U dspace -d dspace -v ON_ERROR_STOP=1 -q \
+    -c "UPDATE eperson SET can_log_in = false WHERE $DEMO_ACCOUNTS" ||
+    fail demo-accounts "could not disable the dspacedemo+* accounts"
+  left="$(dc_quiet exec -T dspacedb psql -U dspace -d dspace -At \
+    -c "SELECT count(*) FROM eperson WHERE $DEMO_ACCOUNTS AND can_log_in IS NOT FALSE")" ||
+    fail demo-accounts "could not check the dspacedemo+* accounts"
+  [ "$left" = 0 ] || fail demo-accounts "$left dspacedemo+* account(s) can still log in"
+  log "dspacedemo+* accounts cannot log in"
+}
+
+# Which image each side runs, for the health JSON and the preview page: the image name, its
+# registry digest (published images) or "built" with the merged commit, and its creation date.
+record_images() {
+  local out="$PREVIEW_STATE_DIR/images.json" entries=() side container image meta
+  for side in backend ui; do
+    container=dspace; [ "$side" = ui ] && container=dspace-angular
+    image="$(docker inspect -f '{{.Config.Image}}' "$container" 2>/dev/null)" || image=""
+    meta="$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}} {{.Created}}' "$image" 2>/dev/null)" || meta=""
+    entries+=("$(jq -cn --arg side "$side" --arg image "$image" --arg digest "${meta%% *}" \
+      --arg created "${meta#* }" --arg commit "$(cat "$PREVIEW_STATE_DIR/$side.commit" 2>/dev/null)" \
+      --argjson built "$(side_built "$side" && echo true || echo false)" \
+      '{($side): {image: $image, built: $built, digest: $digest, created: $created, commit: $commit}}')")
+  done
+  printf '%s\n' "${entries[@]}" | jq -cs 'add' >"$out"
+  log "images: $(cat "$out")"
 }
 
 # A container that stopped is a crash: no service here is meant to exit.
@@ -139,12 +227,14 @@ check_containers() {
   done
 }
 
-# Wait until the REST API answers through the proxy, as a visitor would reach it.
+# Wait until the REST API answers on the dspace container itself (the proxy is not up yet).
 wait_for_backend() {
-  local deadline=$((SECONDS + PREVIEW_BACKEND_WAIT))
+  local deadline=$((SECONDS + PREVIEW_BACKEND_WAIT)) ip
   while :; do
     check_containers
-    if curl -fsS --max-time 5 -H "Host: $PUBLIC_HOST" -o /dev/null "http://127.0.0.1/server/api"; then
+    ip="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' dspace 2>/dev/null)" || ip=""
+    ip="${ip%% *}"
+    if [ -n "$ip" ] && curl -fsS --max-time 5 -o /dev/null "http://$ip:8080/server/api"; then
       log "REST API answers"
       return 0
     fi
