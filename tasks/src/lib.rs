@@ -3,6 +3,7 @@
 //! Each step is a [`step::Step`]; `src/bin/*` runs one as a Lambda, [`registry::invoke`] runs any
 //! of them in-process for the local Step Functions engine.
 
+pub mod admin_password;
 pub mod aws;
 pub mod config;
 pub mod domain;

@@ -18,6 +18,7 @@ pub fn render(
     region: &str,
     id: &PreviewId,
     request: &ValidRequest,
+    admin_password: &str,
 ) -> Result<String> {
     let names = config.names();
     let (backend_pr, backend_sha, backend_branch) = source_vars(&request.backend);
@@ -27,7 +28,7 @@ pub fn render(
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let vars: [(&str, String); 18] = [
+    let vars: [(&str, String); 19] = [
         ("PREVIEW_ID", id.to_string()),
         ("PREVIEW_STACK", config.stack.clone()),
         ("AWS_REGION", region.to_string()),
@@ -50,6 +51,9 @@ pub fn render(
             request.sample_content.as_str().to_string(),
         ),
         ("ADMIN_EMAIL", config.admin_email.clone()),
+        // User data is the one channel to the instance that no container can read (IMDSv2 with
+        // hop limit 1) and that needs no instance permission; ami/README.md says who else can.
+        ("ADMIN_PASSWORD", admin_password.to_string()),
         ("ENV_OVERRIDES", env_overrides.join("\n")),
         ("REQUESTER", request.requester.clone()),
     ];
@@ -112,13 +116,13 @@ mod tests {
                 SourceInput {
                     repo: BACKEND_REPO.into(),
                     branch: Some(long_branch.clone()),
-                    base: Some(long_branch.clone()),
+                    base: Some("dspace-10_x".into()),
                     ..Default::default()
                 },
                 SourceInput {
                     repo: UI_REPO.into(),
-                    branch: Some(long_branch.clone()),
-                    base: Some(long_branch),
+                    branch: Some(long_branch),
+                    base: Some("dspace-10_x".into()),
                     ..Default::default()
                 },
             ],
@@ -144,7 +148,14 @@ mod tests {
     fn the_largest_request_fits_in_user_data() {
         let config = Config::default();
         let id = PreviewId::parse(&format!("dsp-{}", "a".repeat(76))).unwrap();
-        let out = render(&config, "ap-southeast-2", &id, &largest_request(&config)).unwrap();
+        let out = render(
+            &config,
+            "ap-southeast-2",
+            &id,
+            &largest_request(&config),
+            &crate::admin_password::generate(),
+        )
+        .unwrap();
         assert!(out.len() <= USER_DATA_LIMIT, "{} bytes", out.len());
         assert!(!out.contains(CONFIG_MARKER));
     }
@@ -165,7 +176,7 @@ mod tests {
         .validate(&config.request_rules())
         .unwrap();
         let id = PreviewId::parse("dsp-b42-202611281930-0001").unwrap();
-        let out = render(&config, "us-east-1", &id, &request).unwrap();
+        let out = render(&config, "us-east-1", &id, &request, "Pw0rd").unwrap();
         assert!(out.starts_with("#!"));
         for line in [
             "PREVIEW_ID='dsp-b42-202611281930-0001'",
@@ -174,6 +185,7 @@ mod tests {
             "BASE_BRANCH='main'",
             "SAMPLE_CONTENT='entities'",
             "PARAMETER_PREFIX='/dspace-preview/dspace-preview/previews/dsp-b42-202611281930-0001'",
+            "ADMIN_PASSWORD='Pw0rd'",
         ] {
             assert!(out.lines().any(|l| l == line), "missing {line}");
         }

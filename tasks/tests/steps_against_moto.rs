@@ -98,6 +98,27 @@ async fn a_preview_goes_through_every_step_and_leaves_nothing() {
         script.contains(&format!("PREVIEW_ID='{id}'")),
         "user data carries the config"
     );
+    // The launch step made the admin password: stored for the web page, handed to the instance.
+    let names = ctx.base.names();
+    let password = preview_tasks::parameters::value(&ctx.clients.ssm, &names.admin_password(&id))
+        .await
+        .unwrap()
+        .expect("the launch step stores the admin password");
+    assert_eq!(password.len(), 24);
+    assert!(script.contains(&format!("ADMIN_PASSWORD='{password}'")));
+    let again = launched(&ctx, 1).await;
+    assert_eq!(
+        again.instance_id, instance.instance_id,
+        "a retry launches nothing"
+    );
+    assert_eq!(
+        preview_tasks::parameters::value(&ctx.clients.ssm, &names.admin_password(&id))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(password.as_str()),
+        "a retried launch keeps the password the instance has"
+    );
 
     let health = check_health(
         &ctx,
@@ -419,9 +440,4 @@ async fn the_local_stand_in_writes_what_the_boot_script_would_once() {
         "{text:?}"
     );
     assert!(text.iter().any(|l| l.contains("Started Application")));
-    let password = preview_tasks::parameters::value(&ctx.clients.ssm, &names.admin_password(&id))
-        .await
-        .unwrap()
-        .expect("an admin password");
-    assert_eq!(password.len(), 24);
 }

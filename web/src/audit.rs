@@ -1,6 +1,7 @@
 //! The audit log and the phase of a preview, derived from its execution history (pure).
 
 use chrono::{DateTime, Utc};
+use preview_tasks::steps::health::{HealthOutput, RunningImages};
 use serde_json::Value;
 
 /// The parts of a Step Functions history event the audit log reads.
@@ -100,6 +101,28 @@ pub fn urls(events: &[Event]) -> Vec<(&'static str, String)> {
                         .map(|u| (label, u.to_string()))
                 })
                 .collect();
+        }
+    }
+    found
+}
+
+/// Which image each side runs, from the latest health check that reported them.
+pub fn images(events: &[Event]) -> RunningImages {
+    let mut state = "";
+    let mut found = RunningImages::default();
+    for e in events {
+        if e.kind.ends_with("StateEntered") {
+            state = e.state.as_deref().unwrap_or_default();
+        } else if task_kind(&e.kind) == "TaskSucceeded" && state == "CheckHealth" {
+            let images = e
+                .output
+                .as_deref()
+                .and_then(|o| serde_json::from_str::<HealthOutput>(o).ok())
+                .map(|h| h.images)
+                .unwrap_or_default();
+            if !images.is_empty() {
+                found = images;
+            }
         }
     }
     found
@@ -305,6 +328,30 @@ mod tests {
                 "failed: HealthCheckFailed: deadline",
             ]
         );
+    }
+
+    #[test]
+    fn images_come_from_the_latest_health_report_that_has_them() {
+        let health = |images: &str| {
+            with_output(
+                ev("TaskSucceeded", 12),
+                &format!(
+                    r#"{{"status":"pending","phase":"starting","passed":[],"detail":"","probes":1{images}}}"#
+                ),
+            )
+        };
+        let events = vec![
+            entered("CheckHealth", 10),
+            health(
+                r#","images":{"backend":{"image":"dspace-preview/dspace:local","built":true,"commit":"c0ffee"}}"#,
+            ),
+            entered("CheckHealth", 20),
+            health(""),
+        ];
+        let images = images(&events);
+        assert_eq!(images.backend.expect("backend").commit, "c0ffee");
+        assert!(images.ui.is_none());
+        assert!(super::images(&history()).is_empty());
     }
 
     #[test]

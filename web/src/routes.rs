@@ -359,6 +359,7 @@ async fn render_preview(
         log_group: &names.log_group(),
         admin_email: &state.config.admin_email,
         admin_password,
+        images: &audit::images(&detail.events),
     })))
 }
 
@@ -409,7 +410,7 @@ async fn admin_password(
         Some(p) => (Some(p), None),
         None => (
             None,
-            Some("The admin account is not created yet: the instance does that after the build."),
+            Some("The admin password is not created yet: the launch step makes it as the instance starts."),
         ),
     };
     render_preview(&state, &session, &id, notice, password.as_deref()).await

@@ -457,7 +457,16 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
         .body
         .contains("DSpace/DSpace#9876, DSpace/dspace-angular#4321"));
 
-    // The admin password: not there until the instance stores it, then shown on request.
+    // The admin password: made by the launch step, shown on request.
+    let name = w
+        .state
+        .config
+        .names()
+        .admin_password(&preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap());
+    let stored = preview_tasks::parameters::value(&w.state.clients.ssm, &name)
+        .await
+        .unwrap()
+        .expect("the launch step stored the admin password");
     let pw = w
         .post(
             &format!("/previews/{id}/admin-password"),
@@ -465,19 +474,18 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
             &[("csrf", &csrf)],
         )
         .await;
-    assert!(pw.body.contains("not created yet"), "{}", pw.body);
-    let name = w
-        .state
-        .config
-        .names()
-        .admin_password(&preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap());
+    assert!(
+        pw.body
+            .contains(&format!(r#"<code id="admin-password">{stored}</code>"#)),
+        "{}",
+        pw.body
+    );
+    // Before the launch step has run there is none yet, and the page says so.
     w.state
         .clients
         .ssm
-        .put_parameter()
-        .name(name)
-        .value("s3cret-Passw0rd")
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .delete_parameter()
+        .name(&name)
         .send()
         .await
         .unwrap();
@@ -488,12 +496,7 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
             &[("csrf", &csrf)],
         )
         .await;
-    assert!(
-        pw.body
-            .contains(r#"<code id="admin-password">s3cret-Passw0rd</code>"#),
-        "{}",
-        pw.body
-    );
+    assert!(pw.body.contains("not created yet"), "{}", pw.body);
     let forged = w
         .post(
             &format!("/previews/{id}/admin-password"),
@@ -502,7 +505,7 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
         )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(!forged.body.contains("s3cret"));
+    assert!(!forged.body.contains(&stored));
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ impl Names {
         format!("{}/task-token", self.preview_path(id))
     }
 
-    /// The admin password the instance stores (SecureString).
+    /// The preview's DSpace admin password (SecureString), made by the launch step.
     pub fn admin_password(&self, id: &PreviewId) -> String {
         format!("{}/admin-password", self.preview_path(id))
     }

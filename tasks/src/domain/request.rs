@@ -11,6 +11,10 @@ pub const BACKEND_REPO: &str = "DSpace/DSpace";
 pub const UI_REPO: &str = "DSpace/dspace-angular";
 /// The branch most PRs target.
 pub const DEFAULT_BASE: &str = "main";
+/// The base branches a preview can run on: DSpace publishes images for them, and the instance's
+/// compose layer is tested against their compose files (`ami/tests/fixtures/compose/`). A PR
+/// into any other branch would fail minutes into its build for want of images to pair with.
+pub const SUPPORTED_BASES: [&str; 4] = ["main", "dspace-10_x", "dspace-9_x", "dspace-8_x"];
 /// The most environment overrides one preview may set.
 pub const MAX_ENV_OVERRIDES: usize = 20;
 /// The most bytes all environment overrides may take together (they travel in 16 KB of user data).
@@ -265,6 +269,12 @@ fn validate_source(input: &SourceInput) -> Result<(Source, String), StepError> {
 
 fn agree_on_base(bases: &[(String, String)]) -> Result<String, StepError> {
     let (first_repo, first) = &bases[0];
+    if !SUPPORTED_BASES.contains(&first.as_str()) {
+        return Err(StepError::InvalidRequest(format!(
+            "{first_repo} targets '{first}', which has no published DSpace images to pair with: previews run on {}",
+            SUPPORTED_BASES.join(", ")
+        )));
+    }
     for (repo, base) in &bases[1..] {
         if base != first {
             return Err(StepError::InvalidRequest(format!(
@@ -443,6 +453,39 @@ mod tests {
         let v = request(vec![backend, ui]).validate(&rules()).unwrap();
         assert_eq!(v.base_branch, "dspace-9_x");
         assert_eq!(v.built_sides().count(), 2);
+    }
+
+    #[test]
+    fn refuses_a_base_without_published_images_before_anything_else() {
+        for base in ["feature/new-ui", "dspace-7_x", "dspace-11_x"] {
+            let mut backend = pr("DSpace/DSpace", 1);
+            backend.base = Some(base.into());
+            let request = request(vec![backend]);
+            let m = message(request.validate(&rules()));
+            assert!(m.contains(&format!("targets '{base}'")), "{m}");
+            assert!(
+                m.contains("main, dspace-10_x, dspace-9_x, dspace-8_x"),
+                "{m}"
+            );
+            assert!(
+                request.precheck(30).is_err(),
+                "precheck lets {base} through"
+            );
+        }
+    }
+
+    #[test]
+    fn every_supported_base_has_compose_fixtures_the_instance_is_tested_with() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ami/tests/fixtures/compose");
+        let mut found: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        found.sort();
+        let mut expected: Vec<String> = SUPPORTED_BASES.map(String::from).to_vec();
+        expected.sort();
+        assert_eq!(found, expected);
     }
 
     #[test]

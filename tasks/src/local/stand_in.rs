@@ -1,13 +1,11 @@
 //! A stand-in for the preview instance in the local service. Nothing boots here (moto's EC2 runs
 //! no code), so once an instance runs, this writes what its boot script would: the `boot` and
-//! `compose` log streams and the admin password parameter. Every line says it is simulated, so
-//! the local web page can show logs and the admin password the way a real preview does.
-
-use aws_sdk_ssm::types::ParameterType;
+//! `compose` log streams. Every line says it is simulated, so the local web page shows logs the
+//! way a real preview does. (The admin password is the launch step's, as on AWS.)
 
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
-use crate::error::{Result, StepError};
+use crate::error::Result;
 use crate::instances;
 use crate::logs::append;
 use crate::Ctx;
@@ -74,19 +72,6 @@ pub async fn boot_new_instances(ctx: &Ctx) -> Result<Vec<PreviewId>> {
         append(logs, &names, &names.boot_log_stream(&id), &boot).await?;
         let compose_stream = format!("{}compose", names.log_stream_prefix(&id));
         append(logs, &names, &compose_stream, &compose).await?;
-        let password: String = (0..24)
-            .map(|_| char::from(b'a' + rand::random::<u8>() % 26))
-            .collect();
-        ctx.clients
-            .ssm
-            .put_parameter()
-            .name(names.admin_password(&id))
-            .value(password)
-            .r#type(ParameterType::SecureString)
-            .overwrite(true)
-            .send()
-            .await
-            .map_err(|e| StepError::from_sdk("ssm:PutParameter (stand-in admin password)", e))?;
         if let Some(instance_id) = instance.instance_id() {
             instances::set_tags(
                 &ctx.clients.ec2,

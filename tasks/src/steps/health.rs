@@ -45,6 +45,47 @@ pub struct HealthOutput {
     pub detail: String,
     /// Checks run in this invocation.
     pub probes: u32,
+    /// Which image each side runs, once the stack is up.
+    #[serde(default, skip_serializing_if = "RunningImages::is_empty")]
+    pub images: RunningImages,
+}
+
+/// Which image each side of a preview runs (the boot's `images.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningImages {
+    /// The REST backend (`dspace` container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<SideImage>,
+    /// The Angular UI (`dspace-angular` container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ui: Option<SideImage>,
+}
+
+impl RunningImages {
+    /// True before the boot has recorded anything.
+    pub fn is_empty(&self) -> bool {
+        self.backend.is_none() && self.ui.is_none()
+    }
+}
+
+/// One side's image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SideImage {
+    /// The image reference the container runs (`docker.io/dspace/dspace:latest`).
+    #[serde(default)]
+    pub image: String,
+    /// Built on the instance from the merged PR (else the published image).
+    #[serde(default)]
+    pub built: bool,
+    /// The registry digest of a published image (`dspace/dspace@sha256:…`).
+    #[serde(default)]
+    pub digest: String,
+    /// When the image was created (RFC 3339).
+    #[serde(default)]
+    pub created: String,
+    /// The commit the side's checkout was at (the merge, for a built side).
+    #[serde(default)]
+    pub commit: String,
 }
 
 /// One health check's verdict, as the script prints it.
@@ -62,6 +103,9 @@ pub struct Report {
     /// Failure or progress detail.
     #[serde(default)]
     pub detail: String,
+    /// Which image each side runs.
+    #[serde(default)]
+    pub images: RunningImages,
 }
 
 /// What one probe found.
@@ -143,6 +187,7 @@ fn output(status: &str, report: Report, probes: u32) -> HealthOutput {
         passed: report.passed,
         detail: report.detail,
         probes,
+        images: report.images,
     }
 }
 
@@ -235,6 +280,7 @@ fn not_yet(phase: &str, detail: &str) -> Probe {
         phase: phase.into(),
         passed: Vec::new(),
         detail: detail.into(),
+        images: RunningImages::default(),
     })
 }
 
@@ -271,6 +317,18 @@ mod tests {
         let r = parse_report("noise\n{\"status\":\"pending\",\"phase\":\"building-backend\",\"passed\":[\"db\"],\"detail\":\"mvn\"}\n", "x", "");
         assert_eq!(r.phase, "building-backend");
         assert_eq!(r.passed, vec!["db"]);
+    }
+
+    #[test]
+    fn reads_which_image_each_side_runs() {
+        let line = r#"{"status":"healthy","phase":"ready","passed":[],"detail":"","images":{"backend":{"image":"dspace-preview/dspace:local","built":true,"digest":"","created":"2026-12-02T08:00:00Z","commit":"c0ffee"},"ui":{"image":"docker.io/dspace/dspace-angular:latest-dist","built":false,"digest":"dspace/dspace-angular@sha256:ab","created":"2026-11-30T01:00:00Z","commit":""}}}"#;
+        let r = parse_report(line, "x", "");
+        let backend = r.images.backend.expect("backend");
+        assert!(backend.built);
+        assert_eq!(backend.commit, "c0ffee");
+        let ui = r.images.ui.expect("ui");
+        assert_eq!(ui.digest, "dspace/dspace-angular@sha256:ab");
+        assert!(!ui.built);
     }
 
     #[test]

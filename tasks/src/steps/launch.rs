@@ -10,6 +10,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use crate::admin_password;
 use crate::aws::Ctx;
 use crate::config::Config;
 use crate::domain::preview_id::PreviewId;
@@ -78,7 +79,10 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
         return Ok(describe(&config, instance));
     }
     let image_id = resolve_ami(ctx, &config.ami_parameter).await?;
-    let user_data = user_data::render(&config, &ctx.region, &input.preview_id, &request)?;
+    let password =
+        admin_password::ensure(&ctx.clients.ssm, &config.names(), &input.preview_id).await?;
+    let user_data =
+        user_data::render(&config, &ctx.region, &input.preview_id, &request, &password)?;
     let plan = LaunchPlan {
         config: &config,
         image_id: &image_id,

@@ -2,6 +2,7 @@
 
 use preview_tasks::domain::urls;
 use preview_tasks::logs::LogLine;
+use preview_tasks::steps::health::{RunningImages, SideImage};
 
 use super::{admin_hint, buttons, esc, layout, link, notice};
 use crate::audit::Entry;
@@ -36,6 +37,8 @@ pub struct PreviewPage<'a> {
     pub admin_email: &'a str,
     /// The admin password, once someone asked to see it.
     pub admin_password: Option<&'a str>,
+    /// Which image each side runs, once the health check reported it.
+    pub images: &'a RunningImages,
 }
 
 /// The log lines as plain text (the page's `<pre>` and the refresh endpoint).
@@ -69,6 +72,43 @@ fn ready(p: &PreviewPage, urls: &str) -> String {
         r#"<ul class="urls">{urls}</ul><p><small>{}</small></p>{password}"#,
         admin_hint(p.admin_email)
     )
+}
+
+/// One side's image: built from the merge (with its commit) or published (with its digest).
+fn side_image(label: &str, i: &SideImage) -> String {
+    let short = |s: &str| s.chars().take(19).collect::<String>();
+    let origin = if i.built {
+        format!(
+            "built here from commit <code>{}</code>",
+            esc(&short(&i.commit))
+        )
+    } else if i.digest.is_empty() {
+        "published image".to_string()
+    } else {
+        format!("published, <code>{}</code>", esc(&i.digest))
+    };
+    let created = if i.created.is_empty() {
+        String::new()
+    } else {
+        format!(", created {}", esc(&short(&i.created)))
+    };
+    format!(
+        r#"<li class="image-{}">{label}: <code>{}</code> ({origin}{created})</li>"#,
+        label.to_lowercase(),
+        esc(&i.image)
+    )
+}
+
+fn images(images: &RunningImages) -> String {
+    let items: String = [("Backend", &images.backend), ("UI", &images.ui)]
+        .into_iter()
+        .filter_map(|(label, i)| i.as_ref().map(|i| side_image(label, i)))
+        .collect();
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<h2>Images</h2><ul class="images">{items}</ul>"#)
+    }
 }
 
 /// Renders [`PreviewPage`].
@@ -125,7 +165,7 @@ pub fn preview(p: &PreviewPage) -> String {
         String::new()
     };
     let body = format!(
-        r#"{notice}<p>Status: <strong>{status}</strong> · phase: <strong class="phase phase-{phase}">{phase}</strong></p>{outcome}{ready}{actions}
+        r#"{notice}<p>Status: <strong>{status}</strong> · phase: <strong class="phase phase-{phase}">{phase}</strong></p>{outcome}{ready}{images}{actions}
 <h2>Audit log</h2><table class="stack"><thead><tr><th>When</th><th>What</th></tr></thead><tbody>{audit}</tbody></table>
 <h2 id="logs">Logs</h2><pre{refresh}>{logs}</pre>
 <p><a href="{sfn}">Step Functions console</a> · <a href="{cw}">CloudWatch Logs console</a></p>"#,
@@ -133,6 +173,7 @@ pub fn preview(p: &PreviewPage) -> String {
         status = esc(&d.status),
         phase = esc(p.phase),
         ready = ready(p, &urls),
+        images = images(p.images),
         logs = esc(&logs_text(p.logs)),
         sfn = esc(&urls::execution_console_url(p.region, &d.arn)),
         cw = esc(&urls::logs_console_url(
