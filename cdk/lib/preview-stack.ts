@@ -212,39 +212,89 @@ export class PreviewStack extends cdk.Stack {
       retention: logRetention,
       removalPolicy: cdk.RemovalPolicy.DESTROY,
     }));
+    const previewLogStreams = this.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${root}:log-stream:*`,
+      arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+    });
     const previewLogArns = [
       this.formatArn({ service: 'logs', resource: 'log-group', resourceName: root, arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME }),
       previewLogs.logGroupArn, // ...:log-group:<name>:* (its streams)
     ];
+    // The instance role. The instance runs untrusted pull-request code: containers are kept from
+    // the role by IMDSv2 with hop limit 1 (required by the launch role's RunInstances grant), and
+    // what the host-side agents (SSM agent, CloudWatch agent, Docker's awslogs driver) may do with
+    // it is only what they need. No managed policy: AmazonSSMManagedInstanceCore would allow
+    // ssm:GetParameter(s) on "*" and association, inventory and patching calls nothing here uses.
+    // The instance writes no SSM parameter: the launch step stores the admin password.
     const instanceRole = (this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `dspace-preview ${d} instances: SSM (health checks, sessions), their log group, their admin password`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+      description: `dspace-preview ${d} instances: the SSM agent (Run Command, sessions) and writing to their log group`,
     }));
-    instanceRole.addToPolicy(
+    const instanceStatements = [
+      // The agent's heartbeat: registers the instance with Systems Manager, so check-health's
+      // Run Command and Session Manager can reach it. No resource-level permission in IAM.
       new iam.PolicyStatement({
-        sid: 'OwnLogGroupOnly',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-        resources: previewLogArns,
+        sid: 'SsmAgentRegistration',
+        actions: ['ssm:UpdateInstanceInformation'],
+        resources: ['*'],
       }),
-    );
-    instanceRole.addToPolicy(
+      // Session Manager's channels (a person's shell); recent agents also take Run Command
+      // documents this way when they can (Amazon Message Gateway Service). No resource-level permission.
       new iam.PolicyStatement({
-        sid: 'StoreAdminPassword',
-        actions: ['ssm:PutParameter'],
-        resources: [param(`${root}/previews/*/admin-password`)],
+        sid: 'SsmAgentMessageGateway',
+        actions: [
+          'ssmmessages:CreateControlChannel',
+          'ssmmessages:CreateDataChannel',
+          'ssmmessages:OpenControlChannel',
+          'ssmmessages:OpenDataChannel',
+        ],
+        resources: ['*'],
       }),
-    );
-    // AmazonSSMManagedInstanceCore allows ssm:GetParameter(s) on "*": without this, a process on
-    // one preview could read the admin passwords and task tokens of the others.
-    instanceRole.addToPolicy(
+      // Run Command delivery through the Message Delivery Service: the channel of older agents and
+      // the fallback of newer ones when ssmmessages is not reachable. No resource-level permission.
       new iam.PolicyStatement({
-        sid: 'NoReadingPreviewParameters',
+        sid: 'SsmAgentMessageDelivery',
+        actions: [
+          'ec2messages:AcknowledgeMessage',
+          'ec2messages:DeleteMessage',
+          'ec2messages:FailMessage',
+          'ec2messages:GetEndpoint',
+          'ec2messages:GetMessages',
+          'ec2messages:SendReply',
+        ],
+        resources: ['*'],
+      }),
+      // The CloudWatch agent (boot log) and Docker's awslogs driver (containers) create and write
+      // streams in the previews' group, nothing else: neither calls DescribeLogStreams, and the
+      // group exists (CreateLogGroup is only their fallback when it does not). IAM cannot narrow
+      // this to the instance's own streams (no policy variable yields a bare instance or preview
+      // id), so one preview can write into another's streams: see the README's Security section.
+      new iam.PolicyStatement({
+        sid: 'WriteThePreviewLogGroupStreams',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [previewLogStreams],
+      }),
+      // Explicit, on "*", so that no policy attached later (say, an account-wide tool adding
+      // AmazonSSMManagedInstanceCore to instance roles) lets a preview read another's admin
+      // password or task token, or any other parameter of the account.
+      new iam.PolicyStatement({
+        sid: 'NeverReadParameters',
         effect: iam.Effect.DENY,
-        actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'],
-        resources: [param('/dspace-preview/*')],
+        actions: ['ssm:GetParameter*'],
+        resources: ['*'],
       }),
-    );
+      // Likewise for writes: a preview must not overwrite another's shown admin password, its
+      // task token, the slots or the dials. The launch step writes the admin password.
+      new iam.PolicyStatement({
+        sid: 'NeverWriteParameters',
+        effect: iam.Effect.DENY,
+        actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:DeleteParameters', 'ssm:LabelParameterVersion'],
+        resources: ['*'],
+      }),
+    ];
+    for (const statement of instanceStatements) instanceRole.addToPolicy(statement);
     const instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: instanceRole });
 
     // ---- the AMI ----
@@ -518,6 +568,21 @@ export class PreviewStack extends cdk.Stack {
         actions: ['ec2:CreateTags'],
         resources: [ec2Arn('instance', '*'), ec2Arn('volume', '*')],
         conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      }),
+    );
+    grant(
+      ['launch'],
+      // The launch step generates each preview's admin password, stores it here as a SecureString
+      // (without overwrite) and hands it to the instance in its user data (IMDSv2 from the host
+      // only: containers are a hop too far); a retried launch reads the stored one back. This
+      // parameter only: not the task token, the slots or the dials. Encrypted with the AWS managed
+      // key aws/ssm, whose key policy lets the account's principals use it through SSM: no kms:
+      // grant is needed (a customer managed key would need kms:Encrypt and kms:Decrypt on it).
+      // IAM has no condition key for the parameter type; SecureString is the step's to choose.
+      new iam.PolicyStatement({
+        sid: 'StoreAdminPassword',
+        actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+        resources: [param(`${root}/previews/*/admin-password`)],
       }),
     );
     grant(

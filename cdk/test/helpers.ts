@@ -149,6 +149,26 @@ export function actionMatches(pattern: string, action: string): boolean {
   return re.test(action);
 }
 
+/** Allow statements whose actions cover `action` (wildcards included). */
+export function granting(all: Statement[], action: string): Statement[] {
+  return all.filter((s) => s.effect === 'Allow' && s.actions.some((a) => actionMatches(a, action)));
+}
+
+/** Does an IAM resource pattern (with * and ?, case-sensitive) match an ARN? */
+export function arnMatches(pattern: string, arn: string): boolean {
+  const re = new RegExp(
+    '^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$',
+  );
+  return re.test(arn);
+}
+
+/** The logical id of the role in the previews' instance profile. */
+export function instanceRoleId(json: any): string {
+  const profiles = resourcesOfType(json, 'AWS::IAM::InstanceProfile');
+  if (profiles.length !== 1) throw new Error(`expected one instance profile, found ${profiles.length}`);
+  return profiles[0][1].Properties.Roles[0].Ref;
+}
+
 /** Reads a `pub const NAME: [&str; N] = [ ... ];` array from a Rust file. */
 export function rustStrArray(file: string, name: string): string[] {
   const text = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
