@@ -167,13 +167,14 @@ pub fn preview(p: &PreviewPage) -> String {
     let body = format!(
         r#"{notice}<p>Status: <strong>{status}</strong> · phase: <strong class="phase phase-{phase}">{phase}</strong></p>{outcome}{ready}{images}{actions}
 <h2>Audit log</h2><table class="stack"><thead><tr><th>When</th><th>What</th></tr></thead><tbody>{audit}</tbody></table>
-<h2 id="logs">Logs</h2><pre{refresh}>{logs}</pre>
+<h2 id="logs">Logs</h2><p><small>From the log streams <code>{id}/…</code> that this preview's instance and its containers write.</small></p><pre{refresh}>{logs}</pre>
 <p><a href="{sfn}">Step Functions console</a> · <a href="{cw}">CloudWatch Logs console</a></p>"#,
         notice = notice(p.notice, false),
         status = esc(&d.status),
         phase = esc(p.phase),
         ready = ready(p, &urls),
         images = images(p.images),
+        id = esc(&d.id),
         logs = esc(&logs_text(p.logs)),
         sfn = esc(&urls::execution_console_url(p.region, &d.arn)),
         cw = esc(&urls::logs_console_url(
@@ -183,4 +184,34 @@ pub fn preview(p: &PreviewPage) -> String {
         )),
     );
     layout(&format!("Preview {}", d.id), Some((p.user, p.csrf)), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_images_say_what_was_built_and_what_was_published() {
+        let running = RunningImages {
+            backend: Some(SideImage {
+                image: "dspace-preview/dspace:local".into(),
+                built: true,
+                commit: "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff".into(),
+                created: "2026-12-02T08:00:00.123456789Z".into(),
+                ..Default::default()
+            }),
+            ui: Some(SideImage {
+                image: "docker.io/dspace/dspace-angular:latest-dist".into(),
+                digest: "dspace/dspace-angular@sha256:0123".into(),
+                ..Default::default()
+            }),
+        };
+        let html = images(&running);
+        assert!(html.contains(r#"<li class="image-backend">Backend: <code>dspace-preview/dspace:local</code> (built here from commit <code>c0ffeec0ffeec0ffeec</code>, created 2026-12-02T08:00:00)</li>"#), "{html}");
+        assert!(
+            html.contains("published, <code>dspace/dspace-angular@sha256:0123</code>"),
+            "{html}"
+        );
+        assert_eq!(images(&RunningImages::default()), "");
+    }
 }
