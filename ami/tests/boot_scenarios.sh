@@ -33,9 +33,11 @@ boot_tests() {
 }
 
 scenario_backend_pr() {
-  boot backend-pr BACKEND_PR=1234 BACKEND_SHA=$SHA_B \
+  boot backend-pr BACKEND_PR=1234 BACKEND_SHA=$SHA_B STUB_BUILD_SECONDS=1 \
     ENV_OVERRIDES=$'dspace__P__name=Preview of #1234\nwebui__P__browse__P__index__P__1=dateissued:item:dateissued'
-  check "backend PR: boot exits 0 in phase ready" eval 'exit_code_is 0 && phase_is ready'
+  check "backend PR: boot exits 0 in phase ready, no failure recorded on the way" eval \
+    'exit_code_is 0 && phase_is ready && [ ! -e "$ROOT/var/lib/dspace-preview/failure" ] &&
+     ! grep -q FAILED "$ROOT/var/log/dspace-preview/boot.log"'
   check "backend PR: phases in order" phases_were booting fetching merging building-backend pulling starting \
     creating-admin ready
   check "backend PR: IMDSv2 token, then public hostname with it" eval \
@@ -63,7 +65,9 @@ scenario_backend_pr() {
     --project-name preview --project-directory "$ROOT$DSPACE" --env-file "$ROOT/var/lib/dspace-preview/compose.env" \
     up -d --no-build --quiet-pull dspacedb dspacesolr dspace dspace-angular
   check "backend PR: the published UI and the database are pulled while the backend builds" eval \
-    'called docker compose pull --quiet dspacedb dspace-angular && in_order compose pull --quiet :: compose build dspace dspacesolr'
+    'called docker compose pull --quiet dspacedb dspace-angular && in_order compose pull --quiet :: build-done dspace dspacesolr'
+  check "backend PR: the database starts (and loads its dump) while the backend builds" \
+    in_order compose up -d --no-build --quiet-pull dspacedb :: build-done dspace dspacesolr
   check "backend PR: images (built backend, published main UI)" eval \
     'env_has DSPACE_VER=latest && env_has PREVIEW_DSPACE_IMAGE=dspace-preview/dspace:local &&
      env_has PREVIEW_SOLR_IMAGE=dspace-preview/dspace-solr:local &&
@@ -104,10 +108,12 @@ scenario_backend_pr() {
 }
 
 scenario_ui_pr() {
-  boot ui-pr UI_PR=567 UI_SHA=$SHA_U BASE_BRANCH=dspace-9_x SAMPLE_CONTENT=aip STUB_PR_HEAD=$SHA_U
-  check "UI PR: boot exits 0 in phase ready" eval 'exit_code_is 0 && phase_is ready'
+  boot ui-pr UI_PR=567 UI_SHA=$SHA_U BASE_BRANCH=dspace-9_x SAMPLE_CONTENT=aip STUB_PR_HEAD=$SHA_U \
+    STUB_BUILD_SECONDS=1
+  check "UI PR: boot exits 0 in phase ready, no failure recorded on the way" eval \
+    'exit_code_is 0 && phase_is ready && [ ! -e "$ROOT/var/lib/dspace-preview/failure" ]'
   check "UI PR: phases in order (admin before the AIP ingest that runs as admin)" \
-    phases_were booting fetching merging building-ui pulling starting creating-admin loading-content ready
+    phases_were booting fetching merging pulling starting creating-admin loading-content building-ui ready
   check "UI PR: fetches and merges pull/567 into dspace-9_x" eval \
     'called git -C "$ROOT$ANGULAR" fetch --no-tags origin +refs/pull/567/head:refs/remotes/origin/pr/567 &&
      called git -C "$ROOT$ANGULAR" checkout -q -f -B preview refs/remotes/origin/dspace-9_x &&
@@ -123,7 +129,10 @@ scenario_ui_pr() {
        /var/lib/dspace-preview/overrides.yml &&
      cmp -s "$ROOT$BASE/docker-compose.yml" "$AMI/tests/fixtures/compose/dspace-9_x/docker-compose.yml"'
   check "UI PR: the published 9_x backend is pulled while the UI builds" eval \
-    'called docker compose pull --quiet dspacedb dspace dspacesolr && in_order compose pull --quiet :: compose build dspace-angular'
+    'called docker compose pull --quiet dspacedb dspace dspacesolr'
+  check "UI PR: the published backend starts, gets its admin and content while the UI builds; UI and proxy last" \
+    in_order compose up -d --no-build --quiet-pull dspacedb dspacesolr dspace :: create-administrator :: \
+      index-discovery :: build-done dspace-angular :: compose up -d --no-build --quiet-pull dspace-angular dspace-proxy
   check "UI PR: images (published 9_x backend, built UI)" eval \
     'env_has DSPACE_VER=dspace-9_x && env_has PREVIEW_DSPACE_IMAGE=docker.io/dspace/dspace:dspace-9_x &&
      env_has PREVIEW_SOLR_IMAGE=docker.io/dspace/dspace-solr:dspace-9_x &&
@@ -141,8 +150,10 @@ scenario_both_prs() {
   boot both-prs BACKEND_PR=1234 BACKEND_SHA=$SHA_B UI_PR=567 UI_SHA=$SHA_U BASE_BRANCH=dspace-10_x \
     SAMPLE_CONTENT=entities
   check "both PRs: boot exits 0 in phase ready" eval 'exit_code_is 0 && phase_is ready'
-  check "both PRs: phases in order" phases_were booting fetching merging building-backend building-ui pulling \
-    starting creating-admin loading-content ready
+  check "both PRs: phases in order (one build at a time on 2 vCPUs)" phases_were booting fetching merging \
+    building-backend pulling starting creating-admin loading-content building-ui ready
+  check "both PRs: the UI build starts once the backend's is done" \
+    in_order build-done dspace dspacesolr :: compose build dspace-angular
   check "both PRs: both merged into dspace-10_x" eval \
     'called git -C "$ROOT$DSPACE" merge --no-edit --no-ff $SHA_B && called git -C "$ROOT$ANGULAR" merge --no-edit --no-ff $SHA_U &&
      called git -C "$ROOT$ANGULAR" checkout -q -f -B preview refs/remotes/origin/dspace-10_x'
@@ -163,7 +174,7 @@ scenario_both_prs() {
   check "both PRs: every dspacedemo+* account of the dump is barred before port 80 opens" eval \
     'called docker compose exec -T dspacedb psql -U dspace -d dspace -v ON_ERROR_STOP=1 -q -c \
        "UPDATE eperson SET can_log_in = false WHERE email LIKE '"'"'dspacedemo+%'"'"'" &&
-     in_order "UPDATE eperson" :: tar xzf :: compose up dspace-proxy'
+     in_order "UPDATE eperson" :: tar xzf :: compose up dspace-angular dspace-proxy'
 }
 
 scenario_branch_only() {
@@ -242,7 +253,7 @@ scenario_build_failure() {
   check "build failure: boot exits 1 in phase failed" eval 'exit_code_is 1 && phase_is failed'
   check "build failure: reason build-failed for the UI" eval \
     'failure_starts "build-failed: ui image build failed" && [ "$(state failed-phase)" = building-ui ]'
-  check "build failure: stack not started" not_called docker compose up
+  check "build failure: port 80 never opens" not_called compose up dspace-proxy
   check "build failure: the build output is in the boot log" \
     grep -q 'ERROR: failed to solve' "$ROOT/var/log/dspace-preview/boot.log"
   health

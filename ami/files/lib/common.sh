@@ -26,8 +26,35 @@ write_atomic() { # path content
   printf '%s\n' "$2" >"$tmp" && mv -f "$tmp" "$1"
 }
 
+# The timeline of a boot: one line per event, `start NAME EPOCH` or `end NAME EPOCH`, in
+# $PREVIEW_STATE_DIR/timeline. Phases may overlap (a build runs in the background while the
+# foreground starts the database), so each records its own start and end; the health check
+# turns the file into JSON and the boot log gets one structured line per finished phase.
+timeline_start() { # name
+  grep -q "^start $1 " "$PREVIEW_STATE_DIR/timeline" 2>/dev/null && return 0
+  printf 'start %s %s\n' "$1" "$(date -u +%s)" >>"$PREVIEW_STATE_DIR/timeline"
+}
+
+timeline_end() { # name
+  local started now
+  started="$(sed -n "s/^start $1 //p" "$PREVIEW_STATE_DIR/timeline" 2>/dev/null | head -n 1)"
+  [ -n "$started" ] || return 0
+  grep -q "^end $1 " "$PREVIEW_STATE_DIR/timeline" 2>/dev/null && return 0
+  now="$(date -u +%s)"
+  printf 'end %s %s\n' "$1" "$now" >>"$PREVIEW_STATE_DIR/timeline"
+  printf '%s phase-timing {"phase":"%s","start":"%s","end":"%s","seconds":%d}\n' \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$(date -u -d "@$started" +%Y-%m-%dT%H:%M:%SZ)" \
+    "$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)" "$((now - started))"
+}
+
+# The foreground phase: what the health check and the web page show as "the" phase. The
+# previous foreground phase ends here (a background build ends itself).
+FOREGROUND_PHASE=""
 phase() { # name
+  [ -z "$FOREGROUND_PHASE" ] || timeline_end "$FOREGROUND_PHASE"
+  FOREGROUND_PHASE="$1"
   CURRENT_PHASE="$1"
+  timeline_start "$1"
   write_atomic "$PREVIEW_STATE_DIR/phase" "$1"
   log "=== phase $1"
 }
@@ -40,6 +67,7 @@ fail() {
   trap - ERR
   log "FAILED $msg"
   write_atomic "$PREVIEW_STATE_DIR/failure" "$msg"
+  [ -z "$FOREGROUND_PHASE" ] || timeline_end "$FOREGROUND_PHASE" >/dev/null
   printf '%s\n' "$CURRENT_PHASE" >"$PREVIEW_STATE_DIR/failed-phase"
   write_atomic "$PREVIEW_STATE_DIR/phase" "failed"
   exit 1

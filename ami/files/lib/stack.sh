@@ -124,30 +124,81 @@ dc_quiet() { dc_args; docker "${DC_ARGS[@]}" "$@"; }
 # A hung build (a stuck download, a test that never ends) must not hold the preview forever.
 PREVIEW_BUILD_TIMEOUT="${PREVIEW_BUILD_TIMEOUT:-3600}"
 
-build_side() { # side service...
-  local side="$1" rc=0; shift
-  # Plain progress: the whole build output goes to the boot log (and CloudWatch).
-  export BUILDKIT_PROGRESS=plain
+# Builds run in the background while the foreground pulls, starts the database and, for a
+# UI-only preview, the whole backend with its content. Each writes its exit status to
+# build-<side>.rc when done; its output goes to the boot log, each line marked with the side.
+declare -A BUILD_PID=()
+start_build() { # side service...
+  local side="$1"; shift
+  rm -f "$PREVIEW_STATE_DIR/build-$side.rc"
   dc_args
-  run timeout "$PREVIEW_BUILD_TIMEOUT" docker "${DC_ARGS[@]}" build "$@" || rc=$?
-  case "$rc" in
-    0) ;;
-    124) fail timeout "$side image build did not finish within ${PREVIEW_BUILD_TIMEOUT}s" ;;
-    *) fail build-failed "$side image build failed (log stream $PREVIEW_ID/boot)" ;;
-  esac
+  log "+ docker compose build $* (in the background)"
+  (
+    trap - ERR; set +e
+    timeline_start "building-$side"
+    # Plain progress: the whole build output goes to the boot log (and CloudWatch).
+    BUILDKIT_PROGRESS=plain timeout "$PREVIEW_BUILD_TIMEOUT" docker "${DC_ARGS[@]}" build "$@" 2>&1 |
+      sed -u "s/^/[build $side] /"
+    rc="${PIPESTATUS[0]}"
+    [ "$rc" -ne 0 ] || timeline_end "building-$side"
+    echo "$rc" >"$PREVIEW_STATE_DIR/build-$side.rc"
+  ) &
+  BUILD_PID[$side]=$!
+}
+
+# Fail as soon as a background build has failed (checked between foreground steps).
+check_builds() {
+  local side rc
+  for side in "${!BUILD_PID[@]}"; do
+    rc="$(cat "$PREVIEW_STATE_DIR/build-$side.rc" 2>/dev/null)" || continue
+    # shellcheck disable=SC2034 # CURRENT_PHASE is read by fail() (common.sh)
+    case "$rc" in
+      0) ;;
+      124) CURRENT_PHASE="building-$side"
+           fail timeout "$side image build did not finish within ${PREVIEW_BUILD_TIMEOUT}s" ;;
+      *) CURRENT_PHASE="building-$side"
+         fail build-failed "$side image build failed (log stream $PREVIEW_ID/boot)" ;;
+    esac
+  done
+}
+
+wait_for_build() { # side
+  [ -n "${BUILD_PID[$1]:-}" ] || return 0
+  wait "${BUILD_PID[$1]}" || true
+  check_builds
+  log "$1 image built"
+}
+
+# Two builds at once only where cores and memory allow: on 2 vCPUs and 8 GB, Maven and the
+# Angular build side by side would swap and take longer than one after the other.
+parallel_builds() {
+  local cores mem_kb
+  cores="$(nproc 2>/dev/null || echo 2)"
+  mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)"
+  [ "${PREVIEW_PARALLEL_BUILDS:-auto}" = 1 ] ||
+    { [ "${PREVIEW_PARALLEL_BUILDS:-auto}" = auto ] && [ "$cores" -ge 4 ] && [ "${mem_kb:-0}" -ge 15000000 ]; }
 }
 
 # The published images of the sides not built (and the database), pulled while the other side
 # builds, so the preview runs today's images of the base branch rather than the AMI's. A
-# failed pull is not fatal: the AMI's copy of the same tag is still there.
+# failed pull is not fatal: the AMI's copy of the same tag is still there. Then the database
+# starts: it loads the entities dump while the backend still builds.
 PULL_PID=""
 pull_published_in_background() {
   local services=(dspacedb)
   side_built backend || services+=(dspace dspacesolr)
   side_built ui || services+=(dspace-angular)
   dc_args
-  log "+ docker compose pull ${services[*]} (in the background)"
-  docker "${DC_ARGS[@]}" pull --quiet "${services[@]}" >"$PREVIEW_LOG_DIR/pull.log" 2>&1 &
+  log "+ docker compose pull ${services[*]}, then up dspacedb (in the background)"
+  (
+    trap - ERR; set +e
+    timeline_start pulling
+    docker "${DC_ARGS[@]}" pull --quiet "${services[@]}" >"$PREVIEW_LOG_DIR/pull.log" 2>&1
+    rc=$?
+    timeline_end pulling >/dev/null
+    docker "${DC_ARGS[@]}" up -d --no-build --quiet-pull dspacedb >>"$PREVIEW_LOG_DIR/pull.log" 2>&1
+    exit "$rc"
+  ) &
   PULL_PID=$!
 }
 
@@ -161,16 +212,19 @@ wait_for_pull() {
   PULL_PID=""
 }
 
-# Everything but the proxy: port 80 opens only once no account with a public password is
-# left (disable_demo_accounts) and the admin exists.
+# The backend (and a published UI): port 80 opens only once no account with a public
+# password is left (disable_demo_accounts) and the admin exists; a built UI once it is built.
 start_stack() {
+  local services=(dspacedb dspacesolr dspace)
+  side_built ui || services+=(dspace-angular)
   # --no-build: the built images exist by now; anything else comes from the pull or the AMI.
-  dc up -d --no-build --quiet-pull dspacedb dspacesolr dspace dspace-angular ||
-    fail boot-failed "docker compose up failed"
+  dc up -d --no-build --quiet-pull "${services[@]}" || fail boot-failed "docker compose up failed"
 }
 
 open_proxy() {
-  dc up -d --no-build --quiet-pull dspace-proxy || fail boot-failed "docker compose up dspace-proxy failed"
+  local services=(dspace-proxy)
+  side_built ui && services=(dspace-angular dspace-proxy)
+  dc up -d --no-build --quiet-pull "${services[@]}" || fail boot-failed "docker compose up ${services[*]} failed"
   local try
   for try in 1 2 3 4 5 6 7 8 9 10 11 12; do
     if curl -fsS --max-time 5 -H "Host: $PUBLIC_HOST" -o /dev/null "http://127.0.0.1/server/api"; then
@@ -199,6 +253,13 @@ disable_demo_accounts() {
   log "dspacedemo+* accounts cannot log in"
 }
 
+# The commit a side's checkout was merged to; none for a side that is not built. (No failing
+# command here: under `set -E` a failure inside $(...) would fire the boot's ERR trap.)
+side_commit() { # side
+  local f="$PREVIEW_STATE_DIR/$1.commit"
+  if [ -r "$f" ]; then cat "$f"; fi
+}
+
 # Which image each side runs, for the health JSON and the preview page: the image name, its
 # registry digest (published images) or "built" with the merged commit, and its creation date.
 record_images() {
@@ -208,7 +269,7 @@ record_images() {
     image="$(docker inspect -f '{{.Config.Image}}' "$container" 2>/dev/null)" || image=""
     meta="$(docker image inspect -f '{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}} {{.Created}}' "$image" 2>/dev/null)" || meta=""
     entries+=("$(jq -cn --arg side "$side" --arg image "$image" --arg digest "${meta%% *}" \
-      --arg created "${meta#* }" --arg commit "$(cat "$PREVIEW_STATE_DIR/$side.commit" 2>/dev/null)" \
+      --arg created "${meta#* }" --arg commit "$(side_commit "$side")" \
       --argjson built "$(side_built "$side" && echo true || echo false)" \
       '{($side): {image: $image, built: $built, digest: $digest, created: $created, commit: $commit}}')")
   done
