@@ -103,6 +103,14 @@ scenario_backend_pr() {
     '! grep -qF -- "$PASSWORD" "$ROOT/var/log/dspace-preview/boot.log" && ! grep -qF -- "$PASSWORD" "$S/out.log"'
   check "backend PR: no sample content loaded" not_called dspace index-discovery
   health
+  check "backend PR: health reports the timeline: every phase with start and end, ready still open" eval \
+    'jq -e "([.phases[].phase] | .[0:3] == [\"booting\",\"fetching\",\"merging\"] and .[-3:] == [\"starting\",\"creating-admin\",\"ready\"]
+         and (.[3:5] | sort) == [\"building-backend\",\"pulling\"])
+       and ([.phases[] | select(.phase != \"ready\") | .end | type] | all(. == \"string\")) and (.phases[-1].end == null)
+       and ([.phases[].seconds] | all(. >= 0))" <<<"$HOUT" >/dev/null'
+  check "backend PR: one structured phase-timing line per finished phase in the boot log" eval \
+    '[ "$(grep -c " phase-timing {" "$ROOT/var/log/dspace-preview/boot.log")" = 7 ] &&
+     grep " phase-timing {" "$ROOT/var/log/dspace-preview/boot.log" | sed "s/.* phase-timing //" | jq -e ".seconds >= 0" >/dev/null'
   check "backend PR: health reports the images" eval \
     'jq -e ".images.backend.built and .images.ui.image == \"docker.io/dspace/dspace-angular:latest-dist\"" <<<"$HOUT"'
 }

@@ -195,7 +195,7 @@ pull_published_in_background() {
     timeline_start pulling
     docker "${DC_ARGS[@]}" pull --quiet "${services[@]}" >"$PREVIEW_LOG_DIR/pull.log" 2>&1
     rc=$?
-    timeline_end pulling >/dev/null
+    timeline_end pulling
     docker "${DC_ARGS[@]}" up -d --no-build --quiet-pull dspacedb >>"$PREVIEW_LOG_DIR/pull.log" 2>&1
     exit "$rc"
   ) &
