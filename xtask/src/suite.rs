@@ -221,6 +221,11 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             .env("PREVIEW_TEST_AWS_ENDPOINT", &moto.endpoint)
             .env("PREVIEW_VENV", root().join(".venv")),
     )?;
+    // The boot's orchestration on a compressed clock (modeled minutes to a usable preview).
+    run(
+        "ami/bench/time-to-url (time to a usable preview, modeled)",
+        Command::new("bash").arg(root().join("ami/bench/time-to-url")),
+    )?;
     // Timed in the dev profile like the harness (a release build only makes the page faster).
     run(
         "cargo bench (the live-previews page)",
