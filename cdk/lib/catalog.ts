@@ -17,6 +17,9 @@ export const MUTABLE_TAGS = [
   'dspace-preview:rest-url',
   'dspace-preview:expires-at',
   'dspace-preview:ended',
+  // The boot phase and its start, written by check-health as the instance reports them.
+  'dspace-preview:boot-phase',
+  'dspace-preview:boot-phase-since',
 ];
 
 /** The tag the Packer recipe puts on the AMI (ami/packer/dspace-preview.pkr.hcl). */

@@ -293,6 +293,58 @@ async fn not_yet_then_healthy_within_one_invocation() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_boot_phase_is_tagged_once_per_change_while_polling() {
+    let starting = r#"{"status":"pending","phase":"starting","passed":[],"detail":"","phases":[{"phase":"starting","start":"2026-12-02T08:20:00Z","end":null,"seconds":5}]}"#;
+    let inv = mock!(Ssm::get_command_invocation)
+        .sequence()
+        .output(|| invocation(CommandInvocationStatus::Failed, 75, NOT_YET))
+        .output(|| invocation(CommandInvocationStatus::Failed, 75, NOT_YET))
+        .output(move || invocation(CommandInvocationStatus::Failed, 75, starting))
+        .output(|| {
+            invocation(
+                CommandInvocationStatus::Success,
+                0,
+                r#"{"status":"healthy","phase":"ready","passed":[],"detail":""}"#,
+            )
+        })
+        .build();
+    let tagged = |phase: &'static str| {
+        mock!(Ec2::create_tags)
+            .match_requests(move |r| {
+                r.tags().iter().any(|t| {
+                    t.key() == Some("dspace-preview:boot-phase") && t.value() == Some(phase)
+                })
+            })
+            .then_output(|| {
+                aws_sdk_ec2::operation::create_tags::CreateTagsOutput::builder().build()
+            })
+    };
+    let (building, started) = (tagged("building-backend"), tagged("starting"));
+    let (d, t) = (
+        describe_instances(Some(InstanceStateName::Running)),
+        tags_ok(),
+    );
+    let (o, s) = (no_overrides(), send_command_ok());
+    let ctx = ctx(
+        ec2(&[&d, &building, &started, &t]),
+        ssm(&[&o, &s, &inv]),
+        Config::default(),
+    );
+    let out = check_health(
+        &ctx,
+        HealthInput {
+            preview_id: launch_input().preview_id,
+            instance: launched(60),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.status, "healthy");
+    assert_eq!(building.num_calls(), 1, "tagged once for two reports of it");
+    assert_eq!(started.num_calls(), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn not_yet_past_the_budget_reports_pending_with_the_phase() {
     let inv = mock!(Ssm::get_command_invocation)
         .then_output(|| invocation(CommandInvocationStatus::Failed, 75, NOT_YET));

@@ -1,7 +1,7 @@
 //! The audit log and the phase of a preview, derived from its execution history (pure).
 
 use chrono::{DateTime, Utc};
-use preview_tasks::steps::health::{HealthOutput, RunningImages};
+use preview_tasks::steps::health::{HealthOutput, PhaseTiming, RunningImages};
 use serde_json::Value;
 
 /// The parts of a Step Functions history event the audit log reads.
@@ -106,26 +106,44 @@ pub fn urls(events: &[Event]) -> Vec<(&'static str, String)> {
     found
 }
 
-/// Which image each side runs, from the latest health check that reported them.
-pub fn images(events: &[Event]) -> RunningImages {
+/// The outputs of the health checks, oldest first.
+fn health_reports(events: &[Event]) -> Vec<HealthOutput> {
     let mut state = "";
-    let mut found = RunningImages::default();
+    let mut found = Vec::new();
     for e in events {
         if e.kind.ends_with("StateEntered") {
             state = e.state.as_deref().unwrap_or_default();
         } else if task_kind(&e.kind) == "TaskSucceeded" && state == "CheckHealth" {
-            let images = e
+            if let Some(h) = e
                 .output
                 .as_deref()
                 .and_then(|o| serde_json::from_str::<HealthOutput>(o).ok())
-                .map(|h| h.images)
-                .unwrap_or_default();
-            if !images.is_empty() {
-                found = images;
+            {
+                found.push(h);
             }
         }
     }
     found
+}
+
+/// Which image each side runs, from the latest health check that reported them.
+pub fn images(events: &[Event]) -> RunningImages {
+    health_reports(events)
+        .into_iter()
+        .rev()
+        .map(|h| h.images)
+        .find(|i| !i.is_empty())
+        .unwrap_or_default()
+}
+
+/// The boot's timeline, from the latest health check that reported one.
+pub fn timeline(events: &[Event]) -> Vec<PhaseTiming> {
+    health_reports(events)
+        .into_iter()
+        .rev()
+        .map(|h| h.phases)
+        .find(|p| !p.is_empty())
+        .unwrap_or_default()
 }
 
 /// The audit log: launch (by whom, what), ready, each extend and stop (by whom), the TTL
@@ -352,6 +370,32 @@ mod tests {
         assert_eq!(images.backend.expect("backend").commit, "c0ffee");
         assert!(images.ui.is_none());
         assert!(super::images(&history()).is_empty());
+    }
+
+    #[test]
+    fn the_timeline_is_the_latest_reported() {
+        let health = |phases: &str| {
+            with_output(
+                ev("TaskSucceeded", 12),
+                &format!(
+                    r#"{{"status":"pending","phase":"x","passed":[],"detail":"","probes":1,"phases":{phases}}}"#
+                ),
+            )
+        };
+        let events = vec![
+            entered("CheckHealth", 10),
+            health(
+                r#"[{"phase":"booting","start":"2026-11-28T12:10:00Z","end":null,"seconds":5}]"#,
+            ),
+            entered("CheckHealth", 20),
+            health(
+                r#"[{"phase":"booting","start":"2026-11-28T12:10:00Z","end":"2026-11-28T12:11:00Z","seconds":60},{"phase":"fetching","start":"2026-11-28T12:11:00Z","end":null,"seconds":30}]"#,
+            ),
+        ];
+        let t = timeline(&events);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].seconds, 60);
+        assert!(timeline(&history()).is_empty());
     }
 
     #[test]

@@ -360,6 +360,7 @@ async fn render_preview(
         admin_email: &state.config.admin_email,
         admin_password,
         images: &audit::images(&detail.events),
+        timeline: &audit::timeline(&detail.events),
     })))
 }
 

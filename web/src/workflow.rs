@@ -38,6 +38,8 @@ pub struct LivePreview {
     pub instance_type: String,
     /// Phase: capacity (no instance yet), launching, building, healthy, expiring.
     pub phase: String,
+    /// While it builds: the boot phase the instance last reported, and since when.
+    pub boot_phase: Option<(String, Option<DateTime<Utc>>)>,
     /// The UI once ready.
     pub ui_url: Option<String>,
     /// The REST API once ready.
@@ -191,6 +193,12 @@ pub fn live_previews(running: &[ExecutionListItem], found: &[Instance]) -> Vec<L
                     .map(|t| t.as_str().to_string())
                     .unwrap_or_default(),
                 phase: opt(tags::PHASE).unwrap_or_else(|| "capacity".into()),
+                boot_phase: opt(tags::BOOT_PHASE).map(|p| {
+                    let since = opt(tags::BOOT_PHASE_SINCE)
+                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.with_timezone(&Utc));
+                    (p, since)
+                }),
                 ui_url: opt(tags::UI_URL),
                 rest_url: opt(tags::REST_URL),
                 expires_at: opt(tags::EXPIRES_AT)

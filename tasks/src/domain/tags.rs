@@ -28,6 +28,10 @@ pub const REST_URL: &str = "dspace-preview:rest-url";
 pub const SAMPLE_CONTENT: &str = "dspace-preview:sample-content";
 /// The backend environment overrides, `KEY=value` joined by `; ` (cut at the tag limit).
 pub const ENV: &str = "dspace-preview:env";
+/// The boot phase the instance last reported (`fetching`, `building-backend`, …).
+pub const BOOT_PHASE: &str = "dspace-preview:boot-phase";
+/// When that boot phase started (RFC 3339).
+pub const BOOT_PHASE_SINCE: &str = "dspace-preview:boot-phase-since";
 /// How the preview ended (expired, stopped by …, failed: …).
 pub const ENDED: &str = "dspace-preview:ended";
 /// The console name.

@@ -48,6 +48,24 @@ pub struct HealthOutput {
     /// Which image each side runs, once the stack is up.
     #[serde(default, skip_serializing_if = "RunningImages::is_empty")]
     pub images: RunningImages,
+    /// The boot's timeline so far: every phase with its start and, once over, its end.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PhaseTiming>,
+}
+
+/// One phase of the boot (phases may overlap: a build runs while the database starts).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseTiming {
+    /// The boot phase (`fetching`, `building-backend`, …).
+    pub phase: String,
+    /// When it started (RFC 3339).
+    pub start: String,
+    /// When it ended; `None` while it runs.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// How long it took, or has taken so far.
+    #[serde(default)]
+    pub seconds: u64,
 }
 
 /// Which image each side of a preview runs (the boot's `images.json`).
@@ -106,6 +124,9 @@ pub struct Report {
     /// Which image each side runs.
     #[serde(default)]
     pub images: RunningImages,
+    /// The boot's timeline.
+    #[serde(default)]
+    pub phases: Vec<PhaseTiming>,
 }
 
 /// What one probe found.
@@ -139,10 +160,12 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
     let budget = StdDuration::from_secs(config.health_poll_budget_seconds);
     let interval = StdDuration::from_secs(config.health_poll_interval_seconds);
     let mut probes = 0;
+    let mut tagged_phase = String::new();
     loop {
         instances::alive(&ctx.clients.ec2, instance_id).await?;
         let probe = probe(&ctx.clients.ssm, instance_id).await?;
         probes += 1;
+        tag_boot_phase(ctx, instance_id, &probe, &mut tagged_phase).await?;
         let report = match probe {
             Probe::Healthy(report) => {
                 instances::set_tags(
@@ -180,6 +203,44 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
     }
 }
 
+/// Puts the boot phase the instance reported on its tag whenever it changes, so the home page
+/// shows it within one poll interval. The health step writes it, not the instance: the
+/// instance's role may change nothing about itself.
+async fn tag_boot_phase(
+    ctx: &Ctx,
+    instance_id: &str,
+    probe: &Probe,
+    tagged: &mut String,
+) -> Result<()> {
+    let report = match probe {
+        Probe::Healthy(r) | Probe::NotYet(r) | Probe::Failed(r) => r,
+    };
+    let healthy = matches!(probe, Probe::Healthy(_));
+    if healthy || report.phase.is_empty() || report.phase == "unknown" || report.phase == *tagged {
+        return Ok(());
+    }
+    let since = report
+        .phases
+        .iter()
+        .rev()
+        .find(|p| p.phase == report.phase)
+        .map(|p| p.start.clone())
+        .unwrap_or_default();
+    instances::set_tags(
+        &ctx.clients.ec2,
+        &[instance_id.to_string()],
+        &[
+            // From the first report on the home page says "building", not "launching".
+            (tags::PHASE, tags::phase::BUILDING.into()),
+            (tags::BOOT_PHASE, report.phase.clone()),
+            (tags::BOOT_PHASE_SINCE, since),
+        ],
+    )
+    .await?;
+    tagged.clone_from(&report.phase);
+    Ok(())
+}
+
 fn output(status: &str, report: Report, probes: u32) -> HealthOutput {
     HealthOutput {
         status: status.into(),
@@ -188,6 +249,7 @@ fn output(status: &str, report: Report, probes: u32) -> HealthOutput {
         detail: report.detail,
         probes,
         images: report.images,
+        phases: report.phases,
     }
 }
 
@@ -281,6 +343,7 @@ fn not_yet(phase: &str, detail: &str) -> Probe {
         passed: Vec::new(),
         detail: detail.into(),
         images: RunningImages::default(),
+        phases: Vec::new(),
     })
 }
 
@@ -329,6 +392,16 @@ mod tests {
         let ui = r.images.ui.expect("ui");
         assert_eq!(ui.digest, "dspace/dspace-angular@sha256:ab");
         assert!(!ui.built);
+    }
+
+    #[test]
+    fn reads_the_boot_timeline() {
+        let line = r#"{"status":"pending","phase":"building-ui","passed":[],"detail":"","phases":[{"phase":"booting","start":"2026-12-02T08:00:00Z","end":"2026-12-02T08:00:30Z","seconds":30},{"phase":"building-ui","start":"2026-12-02T08:02:00Z","end":null,"seconds":600}]}"#;
+        let r = parse_report(line, "x", "");
+        assert_eq!(r.phases.len(), 2);
+        assert_eq!(r.phases[0].end.as_deref(), Some("2026-12-02T08:00:30Z"));
+        assert_eq!(r.phases[1].end, None);
+        assert_eq!(r.phases[1].seconds, 600);
     }
 
     #[test]

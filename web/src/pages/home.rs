@@ -111,11 +111,12 @@ fn live_card(p: &LivePreview, csrf: &str, admin_email: &str, now: DateTime<Utc>)
     };
     let phase = esc(&p.phase);
     format!(
-        r#"<article class="card" data-preview="{id}"><h3><a href="/previews/{id}">{id}</a> <span class="phase phase-{phase}">{phase}</span></h3>
+        r#"<article class="card" data-preview="{id}"><h3><a href="/previews/{id}">{id}</a> <span class="phase phase-{phase}">{phase}</span>{boot}</h3>
 <dl><dt>Backend</dt><dd>{backend}</dd><dt>UI</dt><dd>{ui}</dd><dt>Requested by</dt><dd>{requester}</dd><dt>URLs</dt>{urls}<dt>Stops at</dt><dd>{stops}</dd></dl>
 <details><summary>Configuration</summary><dl><dt>Base branch</dt><dd>{base}</dd><dt>Sample content</dt><dd>{sample}</dd><dt>Environment</dt><dd><code>{env}</code></dd><dt>Instance</dt><dd>{instance} {itype}</dd><dt>Started</dt><dd>{started}</dd></dl></details>
 <p><a href="/previews/{id}">Audit log</a> · <a href="/previews/{id}#logs">Logs</a></p>{buttons}</article>"#,
         id = esc(&p.id),
+        boot = boot_phase(p, now),
         backend = source(BACKEND_REPO, &p.backend, &p.base_branch),
         ui = source(UI_REPO, &p.ui, &p.base_branch),
         requester = if p.requester.is_empty() {
@@ -134,6 +135,20 @@ fn live_card(p: &LivePreview, csrf: &str, admin_email: &str, now: DateTime<Utc>)
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default(),
         buttons = buttons(&p.id, csrf),
+    )
+}
+
+/// While a preview builds: which boot phase it is in, and for how long.
+fn boot_phase(p: &LivePreview, now: DateTime<Utc>) -> String {
+    let Some((phase, since)) = p.boot_phase.as_ref().filter(|_| p.phase == "building") else {
+        return String::new();
+    };
+    let how_long = since
+        .map(|t| format!(" for {} min", (now - t).num_minutes().max(0)))
+        .unwrap_or_default();
+    format!(
+        r#" <small class="boot-phase">{}{how_long}</small>"#,
+        esc(phase)
     )
 }
 
@@ -388,6 +403,26 @@ mod tests {
         assert!(html.contains("every slot busy all month = $197"), "{html}");
         assert!(html.contains("<td>failed</td>"));
         assert!(html.contains("<td>1h 06m</td><td>$0.10</td>"), "{html}");
+    }
+
+    #[test]
+    fn a_building_card_shows_its_boot_phase_and_for_how_long() {
+        let now: DateTime<Utc> = "2026-11-28T12:10:00Z".parse().unwrap();
+        let mut p = LivePreview {
+            id: "dsp-b1-x".into(),
+            phase: "building".into(),
+            boot_phase: Some((
+                "building-backend".into(),
+                Some("2026-11-28T12:03:00Z".parse().unwrap()),
+            )),
+            ..Default::default()
+        };
+        assert_eq!(
+            boot_phase(&p, now),
+            r#" <small class="boot-phase">building-backend for 7 min</small>"#
+        );
+        p.phase = "expiring".into();
+        assert_eq!(boot_phase(&p, now), "");
     }
 
     #[test]

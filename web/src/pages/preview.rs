@@ -2,7 +2,7 @@
 
 use preview_tasks::domain::urls;
 use preview_tasks::logs::LogLine;
-use preview_tasks::steps::health::{RunningImages, SideImage};
+use preview_tasks::steps::health::{PhaseTiming, RunningImages, SideImage};
 
 use super::{admin_hint, buttons, esc, layout, link, notice};
 use crate::audit::Entry;
@@ -39,6 +39,8 @@ pub struct PreviewPage<'a> {
     pub admin_password: Option<&'a str>,
     /// Which image each side runs, once the health check reported it.
     pub images: &'a RunningImages,
+    /// The boot's timeline, as the latest health check reported it.
+    pub timeline: &'a [PhaseTiming],
 }
 
 /// The log lines as plain text (the page's `<pre>` and the refresh endpoint).
@@ -111,6 +113,31 @@ fn images(images: &RunningImages) -> String {
     }
 }
 
+/// The boot's phases with their start and duration (phases may overlap: builds run in the
+/// background while the database and content load).
+fn timeline(phases: &[PhaseTiming]) -> String {
+    if phases.is_empty() {
+        return String::new();
+    }
+    let rows: String = phases
+        .iter()
+        .map(|p| {
+            let start = p.start.get(11..19).unwrap_or(&p.start);
+            let running = if p.end.is_none() { " (running)" } else { "" };
+            format!(
+                r#"<tr class="timeline-{phase}"><td>{phase}</td><td>{start}</td><td>{}m {:02}s{running}</td></tr>"#,
+                p.seconds / 60,
+                p.seconds % 60,
+                phase = esc(&p.phase),
+                start = esc(start),
+            )
+        })
+        .collect();
+    format!(
+        r#"<h2>Boot timeline</h2><table class="stack timeline"><thead><tr><th>Phase</th><th>Started (UTC)</th><th>Took</th></tr></thead><tbody>{rows}</tbody></table>"#
+    )
+}
+
 /// Renders [`PreviewPage`].
 pub fn preview(p: &PreviewPage) -> String {
     let d = p.detail;
@@ -165,7 +192,7 @@ pub fn preview(p: &PreviewPage) -> String {
         String::new()
     };
     let body = format!(
-        r#"{notice}<p>Status: <strong>{status}</strong> · phase: <strong class="phase phase-{phase}">{phase}</strong></p>{outcome}{ready}{images}{actions}
+        r#"{notice}<p>Status: <strong>{status}</strong> · phase: <strong class="phase phase-{phase}">{phase}</strong></p>{outcome}{ready}{images}{timeline}{actions}
 <h2>Audit log</h2><table class="stack"><thead><tr><th>When</th><th>What</th></tr></thead><tbody>{audit}</tbody></table>
 <h2 id="logs">Logs</h2><p><small>From the log streams <code>{id}/…</code> that this preview's instance and its containers write.</small></p><pre{refresh}>{logs}</pre>
 <p><a href="{sfn}">Step Functions console</a> · <a href="{cw}">CloudWatch Logs console</a></p>"#,
@@ -174,6 +201,7 @@ pub fn preview(p: &PreviewPage) -> String {
         phase = esc(p.phase),
         ready = ready(p, &urls),
         images = images(p.images),
+        timeline = timeline(p.timeline),
         id = esc(&d.id),
         logs = esc(&logs_text(p.logs)),
         sfn = esc(&urls::execution_console_url(p.region, &d.arn)),
@@ -213,5 +241,29 @@ mod tests {
             "{html}"
         );
         assert_eq!(images(&RunningImages::default()), "");
+    }
+
+    #[test]
+    fn the_timeline_shows_start_and_duration() {
+        let html = timeline(&[
+            PhaseTiming {
+                phase: "building-backend".into(),
+                start: "2026-12-02T08:03:00Z".into(),
+                end: Some("2026-12-02T08:17:05Z".into()),
+                seconds: 845,
+            },
+            PhaseTiming {
+                phase: "starting".into(),
+                start: "2026-12-02T08:17:05Z".into(),
+                end: None,
+                seconds: 30,
+            },
+        ]);
+        assert!(
+            html.contains("<td>building-backend</td><td>08:03:00</td><td>14m 05s</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>0m 30s (running)</td>"), "{html}");
+        assert_eq!(timeline(&[]), "");
     }
 }
