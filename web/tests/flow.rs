@@ -381,6 +381,11 @@ async fn prs_are_checked_on_github_before_anything_starts() {
             "Backend PR #9876 targets main but UI PR #4263 targets dspace-8_x",
         ),
         (
+            vec![("backend_pr", "9851")],
+            StatusCode::BAD_REQUEST,
+            "targets &#39;dspace-7_x&#39;, which has no published DSpace images to pair with: previews run on main, dspace-10_x, dspace-9_x, dspace-8_x",
+        ),
+        (
             vec![("backend_pr", "9876"), ("env", "dspace.dir=/tmp")],
             StatusCode::BAD_REQUEST,
             "dspace__P__dir",
