@@ -60,7 +60,7 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly minTtlMinutes?: number;
   /** Hard maximum lifetime, extensions included. Default 480. */
   readonly maxLifetimeMinutes?: number;
-  /** How long a preview may take to become healthy. Default 60. */
+  /** The most a preview may take to become healthy (each one's deadline follows what it builds). Default 90. */
   readonly healthDeadlineMinutes?: number;
   /** Try spot first. Default false. */
   readonly useSpot?: boolean;
@@ -820,7 +820,7 @@ function resolveDials(props: PreviewStackProps): Dials {
     defaultTtlMinutes: props.defaultTtlMinutes ?? 120,
     minTtlMinutes: props.minTtlMinutes ?? 30,
     maxLifetimeMinutes: props.maxLifetimeMinutes ?? 480,
-    healthDeadlineMinutes: props.healthDeadlineMinutes ?? 60,
+    healthDeadlineMinutes: props.healthDeadlineMinutes ?? 90,
     useSpot: props.useSpot ?? false,
     volumeGib: props.volumeGib ?? 60,
     adminEmail: props.adminEmail ?? 'admin@preview.dspace.invalid',

@@ -133,7 +133,7 @@ describe('stack', () => {
       'instance-type': 't3.large',
       'default-ttl-minutes': '120',
       'max-lifetime-minutes': '480',
-      'health-deadline-minutes': '60',
+      'health-deadline-minutes': '90',
       'use-spot': 'false',
     });
     const tuned = synth({ maxLive: 5, instanceType: 't3.xlarge', useSpot: true }).template;

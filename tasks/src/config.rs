@@ -32,7 +32,8 @@ pub struct Config {
     pub min_ttl_minutes: u32,
     /// Hard maximum lifetime, extensions included.
     pub max_lifetime_minutes: u32,
-    /// How long after launch a preview may take to become healthy.
+    /// The most a preview may take from launch to healthy; each preview's own deadline follows
+    /// what it builds (`domain::boot_budget`), at most this.
     pub health_deadline_minutes: u32,
     /// How long one health-check invocation keeps polling before reporting "not yet".
     pub health_poll_budget_seconds: u64,
@@ -66,7 +67,7 @@ impl Default for Config {
             default_ttl_minutes: 120,
             min_ttl_minutes: 30,
             max_lifetime_minutes: 480,
-            health_deadline_minutes: 60,
+            health_deadline_minutes: 90,
             health_poll_budget_seconds: 600,
             health_poll_interval_seconds: 20,
             volume_gib: 60,

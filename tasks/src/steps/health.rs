@@ -186,8 +186,11 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
         };
         if Utc::now() > input.instance.health_deadline {
             return Err(StepError::HealthCheckFailed(format!(
-                "{instance_id} was not healthy {} minutes after launch; last phase '{}': {}",
-                config.health_deadline_minutes, report.phase, report.detail
+                "{instance_id} was not healthy by its deadline {} ({} minutes after launch, for what it builds); last phase '{}': {}",
+                input.instance.health_deadline.to_rfc3339(),
+                (input.instance.health_deadline - input.instance.launched_at).num_minutes(),
+                report.phase,
+                report.detail
             )));
         }
         if started.elapsed() + interval >= budget {

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::admin_password;
 use crate::aws::Ctx;
 use crate::config::Config;
+use crate::domain::boot_budget;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::request::{PreviewRequest, Source, ValidRequest};
 use crate::domain::tags;
@@ -76,7 +77,7 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
             instance = instance.instance_id(),
             "instance already launched by this execution"
         );
-        return Ok(describe(&config, instance));
+        return Ok(describe(&config, &request, instance));
     }
     let image_id = resolve_ami(ctx, &config.ami_parameter).await?;
     let password =
@@ -211,7 +212,7 @@ async fn run_instance(
             "RunInstances returned no instance".into(),
         ))
     })?;
-    let mut launched = describe(config, instance);
+    let mut launched = describe(config, plan.request, instance);
     launched.spot = spot;
     Ok(launched)
 }
@@ -319,7 +320,12 @@ async fn root_device_name(ctx: &Ctx, image_id: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn describe(config: &Config, instance: &aws_sdk_ec2::types::Instance) -> LaunchedInstance {
+fn describe(
+    config: &Config,
+    request: &ValidRequest,
+    instance: &aws_sdk_ec2::types::Instance,
+) -> LaunchedInstance {
+    let deadline = boot_budget::health_deadline_minutes(request, config.health_deadline_minutes);
     let launched_at = instance
         .launch_time()
         .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0))
@@ -333,7 +339,7 @@ fn describe(config: &Config, instance: &aws_sdk_ec2::types::Instance) -> Launche
             .unwrap_or_default(),
         spot: instance.instance_lifecycle().is_some(),
         launched_at,
-        health_deadline: launched_at + Duration::minutes(i64::from(config.health_deadline_minutes)),
+        health_deadline: launched_at + Duration::minutes(i64::from(deadline)),
     }
 }
 
