@@ -176,3 +176,19 @@ export function rustStrArray(file: string, name: string): string[] {
   if (!m) throw new Error(`${name} not found in ${file}`);
   return [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]);
 }
+
+/** What the SSM agent on a preview instance needs for Run Command and Session Manager (the
+ * tests' own list, so a change to the stack's is a change the tests see). */
+export const SSM_AGENT_ACTIONS = [
+  'ec2messages:AcknowledgeMessage',
+  'ec2messages:DeleteMessage',
+  'ec2messages:FailMessage',
+  'ec2messages:GetEndpoint',
+  'ec2messages:GetMessages',
+  'ec2messages:SendReply',
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+];

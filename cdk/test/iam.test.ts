@@ -11,6 +11,7 @@ import {
   statements,
   statementsOf,
   synth,
+  SSM_AGENT_ACTIONS,
 } from './helpers';
 
 const D = 'dspace-preview';
@@ -34,17 +35,7 @@ const UNSCOPABLE = new Set([
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
   // The SSM agent on the preview instances (its registration and message channels).
-  'ssm:UpdateInstanceInformation',
-  'ssmmessages:CreateControlChannel',
-  'ssmmessages:CreateDataChannel',
-  'ssmmessages:OpenControlChannel',
-  'ssmmessages:OpenDataChannel',
-  'ec2messages:AcknowledgeMessage',
-  'ec2messages:DeleteMessage',
-  'ec2messages:FailMessage',
-  'ec2messages:GetEndpoint',
-  'ec2messages:GetMessages',
-  'ec2messages:SendReply',
+  ...SSM_AGENT_ACTIONS,
 ]);
 
 describe('IAM', () => {

@@ -16,6 +16,7 @@ import {
   roleOfFunction,
   statements,
   synth,
+  SSM_AGENT_ACTIONS,
 } from './helpers';
 
 const D = 'dspace-preview';
@@ -23,20 +24,6 @@ const ACCOUNT = 'arn:aws:ssm:eu-west-1:111122223333';
 const parameterArn = (name: string, deployment = D) => `${ACCOUNT}:parameter/dspace-preview/${deployment}/${name}`;
 const ID = 'dsp-b9876-202611281930-0001';
 
-/** What the SSM agent needs for Run Command and Session Manager, and the two log writes. */
-const AGENT_ACTIONS = [
-  'ec2messages:AcknowledgeMessage',
-  'ec2messages:DeleteMessage',
-  'ec2messages:FailMessage',
-  'ec2messages:GetEndpoint',
-  'ec2messages:GetMessages',
-  'ec2messages:SendReply',
-  'ssm:UpdateInstanceInformation',
-  'ssmmessages:CreateControlChannel',
-  'ssmmessages:CreateDataChannel',
-  'ssmmessages:OpenControlChannel',
-  'ssmmessages:OpenDataChannel',
-];
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /** Parameter actions the instance must never be allowed (and is explicitly denied). */
@@ -77,7 +64,7 @@ describe('instance role (untrusted code on the instance)', () => {
 
   it('allows exactly what the SSM agent needs for Run Command and sessions, and two log writes', () => {
     const actions = allowed.flatMap((s) => s.actions).sort();
-    assert.deepEqual(actions, [...AGENT_ACTIONS, ...LOG_ACTIONS].sort());
+    assert.deepEqual(actions, [...SSM_AGENT_ACTIONS, ...LOG_ACTIONS].sort());
     for (const s of allowed) {
       assert.ok(s.sid, `every statement has a Sid: ${JSON.stringify(s.actions)}`);
       assert.equal(s.condition, undefined, `${s.sid}: no condition needed`);
@@ -85,7 +72,7 @@ describe('instance role (untrusted code on the instance)', () => {
     }
     // Resource "*" only for the agent's actions, which IAM cannot scope.
     for (const s of allowed.filter((x) => x.resources.includes('*'))) {
-      for (const a of s.actions) assert.ok(AGENT_ACTIONS.includes(a), `${s.sid}: ${a} on *`);
+      for (const a of s.actions) assert.ok(SSM_AGENT_ACTIONS.includes(a), `${s.sid}: ${a} on *`);
     }
   });
 
