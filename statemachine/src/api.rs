@@ -2,10 +2,12 @@
 //! AWSStepFunctions.<Operation>`), so `aws-sdk-sfn` and the AWS CLI work unchanged.
 
 use crate::engine::{
-    Engine, ExecutionDescription, ExecutionStatus, HistoryQuery, ListExecutionsQuery,
+    Engine, ExecutionDescription, ExecutionStatus, ExecutionSummary, HistoryQuery,
+    ListExecutionsQuery,
 };
 use crate::error::Error;
 use crate::history::epoch_seconds;
+use crate::request::{self as req, parse};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -31,25 +33,7 @@ fn error_reply(e: &Error) -> Response {
     )
 }
 
-fn s<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
-    body.get(key).and_then(Value::as_str)
-}
-
-fn required<'a>(body: &'a Value, key: &str) -> Result<&'a str, Error> {
-    s(body, key).ok_or_else(|| {
-        Error::Validation(format!(
-            "1 validation error detected: Value null at '{key}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
-}
-
-fn max_results(body: &Value) -> Option<usize> {
-    body.get("maxResults")
-        .and_then(Value::as_u64)
-        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-}
-
-fn execution_json(d: &ExecutionDescription, full: bool) -> Value {
+fn summary_json(d: &ExecutionSummary) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("executionArn".into(), json!(d.arn));
     m.insert("stateMachineArn".into(), json!(d.state_machine_arn));
@@ -60,41 +44,62 @@ fn execution_json(d: &ExecutionDescription, full: bool) -> Value {
         m.insert("stopDate".into(), json!(epoch_seconds(stop)));
     }
     m.insert("redriveCount".into(), json!(0));
-    if full {
+    m
+}
+
+/// DescribeExecution's answer; `data` is false for `includedData: METADATA_ONLY`.
+fn description_json(d: &ExecutionDescription, data: bool) -> Value {
+    let mut m = summary_json(&ExecutionSummary {
+        arn: d.arn.clone(),
+        state_machine_arn: d.state_machine_arn.clone(),
+        name: d.name.clone(),
+        status: d.status,
+        start: d.start,
+        stop: d.stop,
+    });
+    if data {
         m.insert("input".into(), json!(d.input));
         m.insert("inputDetails".into(), json!({"included": true}));
         if let Some(o) = &d.output {
             m.insert("output".into(), json!(o));
             m.insert("outputDetails".into(), json!({"included": true}));
         }
-        if let Some(e) = &d.error {
-            m.insert("error".into(), json!(e));
-        }
-        if let Some(c) = &d.cause {
-            m.insert("cause".into(), json!(c));
-        }
+    }
+    if let Some(e) = &d.error {
+        m.insert("error".into(), json!(e));
+    }
+    if let Some(c) = &d.cause {
+        m.insert("cause".into(), json!(c));
     }
     Value::Object(m)
 }
 
-async fn dispatch(engine: &Engine, op: &str, body: &Value) -> Result<Value, Error> {
+fn with_token(mut out: Value, token: Option<String>) -> Value {
+    if let (Some(t), Some(o)) = (token, out.as_object_mut()) {
+        o.insert("nextToken".into(), json!(t));
+    }
+    out
+}
+
+/// Runs one operation: the body is read into the operation's typed request (wrong JSON types
+/// are a `SerializationException`), its constraints checked (a `ValidationException`), and only
+/// then is the engine called.
+async fn dispatch(engine: &Engine, op: &str, body: &[u8]) -> Result<Value, Error> {
     match op {
         "CreateStateMachine" => {
-            let name = required(body, "name")?;
-            let definition = required(body, "definition")?;
-            let role = s(body, "roleArn").unwrap_or(crate::engine::DEFAULT_ROLE_ARN);
-            if let Some(t) = s(body, "type") {
-                if t != "STANDARD" {
-                    return Err(Error::Validation(format!(
-                        "The local engine runs STANDARD workflows only, not {t}"
-                    )));
-                }
+            let r = parse::<req::CreateStateMachine>(body)?.validate()?;
+            if let Some(t) = r.kind.as_deref().filter(|t| *t != "STANDARD") {
+                return Err(Error::Validation(format!(
+                    "The local engine runs STANDARD workflows only, not {t}"
+                )));
             }
-            let (arn, created) = engine.create_state_machine_with_role(name, definition, role)?;
+            let (arn, created) =
+                engine.create_state_machine_with_role(&r.name, &r.definition, &r.role_arn)?;
             Ok(json!({"stateMachineArn": arn, "creationDate": epoch_seconds(created)}))
         }
         "DescribeStateMachine" => {
-            let d = engine.describe_state_machine(required(body, "stateMachineArn")?)?;
+            let arn = parse::<req::DescribeStateMachine>(body)?.validate()?;
+            let d = engine.describe_state_machine(&arn)?;
             Ok(json!({
                 "stateMachineArn": d.arn,
                 "name": d.name,
@@ -108,9 +113,25 @@ async fn dispatch(engine: &Engine, op: &str, body: &Value) -> Result<Value, Erro
             }))
         }
         "ListStateMachines" => {
-            let list: Vec<Value> = engine
-                .list_state_machines()
+            let (max, token) = parse::<req::ListStateMachines>(body)?.validate()?;
+            let size = match max {
+                None | Some(0) => 100,
+                Some(n) => n,
+            };
+            // The token is the ARN of the last state machine of the previous page.
+            if let Some(t) = &token {
+                if !t.starts_with("arn:aws:states:") {
+                    return Err(Error::InvalidToken(t.clone()));
+                }
+            }
+            let all = engine.list_state_machines();
+            let rest: Vec<_> = all
                 .iter()
+                .filter(|d| token.as_deref().is_none_or(|t| d.arn.as_str() > t))
+                .collect();
+            let page: Vec<Value> = rest
+                .iter()
+                .take(size)
                 .map(|d| {
                     json!({
                         "stateMachineArn": d.arn,
@@ -120,97 +141,85 @@ async fn dispatch(engine: &Engine, op: &str, body: &Value) -> Result<Value, Erro
                     })
                 })
                 .collect();
-            Ok(json!({"stateMachines": list}))
+            let next = (rest.len() > size).then(|| rest[size - 1].arn.clone());
+            Ok(with_token(json!({"stateMachines": page}), next))
         }
         "StartExecution" => {
+            let r = parse::<req::StartExecution>(body)?.validate()?;
             let (arn, start) = engine.start_execution(
-                required(body, "stateMachineArn")?,
-                s(body, "name"),
-                s(body, "input"),
+                &r.state_machine_arn,
+                r.name.as_deref(),
+                r.input.as_deref(),
             )?;
             Ok(json!({"executionArn": arn, "startDate": epoch_seconds(start)}))
         }
         "DescribeExecution" => {
-            let d = engine.describe_execution(required(body, "executionArn")?)?;
-            Ok(execution_json(&d, true))
+            let (arn, data) = parse::<req::DescribeExecution>(body)?.validate()?;
+            let d = engine.describe_execution(&arn)?;
+            Ok(description_json(&d, data))
         }
         "ListExecutions" => {
-            let status = match s(body, "statusFilter") {
-                None => None,
-                Some(f) => Some(ExecutionStatus::parse(f).ok_or_else(|| {
-                    Error::Validation(format!(
-                        "1 validation error detected: Value '{f}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
-                    ))
-                })?),
+            let r = parse::<req::ListExecutions>(body)?.validate()?;
+            let Some(state_machine_arn) = r.state_machine_arn else {
+                // Only Map states have Map Runs, and this engine runs no Map state.
+                return Err(Error::ResourceNotFound(r.map_run_arn.unwrap_or_default()));
             };
+            // Valid filters no execution here can match: nothing is redriven.
+            let none = r.status_filter.as_deref() == Some("PENDING_REDRIVE")
+                || r.redrive_filter.as_deref() == Some("REDRIVEN");
             let page = engine.list_executions(&ListExecutionsQuery {
-                state_machine_arn: required(body, "stateMachineArn")?.to_string(),
-                status,
-                max_results: max_results(body),
-                next_token: s(body, "nextToken").map(str::to_string),
+                state_machine_arn,
+                status: r.status_filter.as_deref().and_then(ExecutionStatus::parse),
+                max_results: if none { Some(1) } else { r.max_results },
+                next_token: r.next_token,
             })?;
+            if none {
+                return Ok(json!({"executions": []}));
+            }
             let list: Vec<Value> = page
                 .executions
                 .iter()
-                .map(|d| execution_json(d, false))
+                .map(|d| Value::Object(summary_json(d)))
                 .collect();
-            let mut out = json!({"executions": list});
-            if let (Some(t), Some(o)) = (page.next_token, out.as_object_mut()) {
-                o.insert("nextToken".into(), json!(t));
-            }
-            Ok(out)
+            Ok(with_token(json!({"executions": list}), page.next_token))
         }
         "GetExecutionHistory" => {
-            let include = body
-                .get("includeExecutionData")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
+            let r = parse::<req::GetExecutionHistory>(body)?.validate()?;
             let page = engine.history_page(&HistoryQuery {
-                execution_arn: required(body, "executionArn")?.to_string(),
-                max_results: max_results(body),
-                reverse_order: body
-                    .get("reverseOrder")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-                next_token: s(body, "nextToken").map(str::to_string),
+                execution_arn: r.execution_arn,
+                max_results: r.max_results,
+                reverse_order: r.reverse_order,
+                next_token: r.next_token,
             })?;
-            let events: Vec<Value> = page.events.iter().map(|e| e.to_api_json(include)).collect();
-            let mut out = json!({"events": events});
-            if let (Some(t), Some(o)) = (page.next_token, out.as_object_mut()) {
-                o.insert("nextToken".into(), json!(t));
-            }
-            Ok(out)
+            let events: Vec<Value> = page
+                .events
+                .iter()
+                .map(|e| e.to_api_json(r.include_execution_data))
+                .collect();
+            Ok(with_token(json!({"events": events}), page.next_token))
         }
         "StopExecution" => {
+            let r = parse::<req::StopExecution>(body)?.validate()?;
             let stop = engine
-                .stop_execution(
-                    required(body, "executionArn")?,
-                    s(body, "error"),
-                    s(body, "cause"),
-                )
+                .stop_execution(&r.target, r.error.as_deref(), r.cause.as_deref())
                 .await?;
             Ok(json!({"stopDate": epoch_seconds(stop)}))
         }
         "SendTaskSuccess" => {
-            engine
-                .send_task_success(required(body, "taskToken")?, required(body, "output")?)
-                .await?;
+            let (token, output) = parse::<req::SendTaskSuccess>(body)?.validate()?;
+            engine.send_task_success(&token, &output).await?;
             Ok(json!({}))
         }
         "SendTaskFailure" => {
+            let r = parse::<req::SendTaskFailure>(body)?.validate()?;
             engine
-                .send_task_failure(
-                    required(body, "taskToken")?,
-                    s(body, "error"),
-                    s(body, "cause"),
-                )
+                .send_task_failure(&r.target, r.error.as_deref(), r.cause.as_deref())
                 .await?;
             Ok(json!({}))
         }
         "SendTaskHeartbeat" => {
-            engine
-                .send_task_heartbeat(required(body, "taskToken")?)
-                .await?;
+            let token = parse::<req::SendTaskHeartbeat>(body)?.validate()?;
+            engine.send_task_heartbeat(&token).await?;
             Ok(json!({}))
         }
         other => Err(Error::UnknownOperation(other.to_string())),
@@ -224,19 +233,6 @@ async fn handle(State(engine): State<Engine>, headers: HeaderMap, body: Bytes) -
         .unwrap_or_default();
     let Some(op) = target.strip_prefix("AWSStepFunctions.") else {
         return error_reply(&Error::UnknownOperation(target.to_string()));
-    };
-    let body: Value = if body.is_empty() {
-        json!({})
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return reply(
-                    StatusCode::BAD_REQUEST,
-                    json!({"__type": "SerializationException", "message": e.to_string()}),
-                )
-            }
-        }
     };
     tracing::debug!(operation = op, "api request");
     match dispatch(&engine, op, &body).await {

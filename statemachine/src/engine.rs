@@ -8,7 +8,7 @@ use crate::history::{self, HistoryEvent};
 use crate::invoker::TaskInvoker;
 use crate::retry::StateError;
 use crate::runner::{self, Runner, Signal, TokenAction};
-use crate::store::{Commit, ExecutionRecord, StateMachineRecord, Store};
+use crate::store::{Commit, ExecutionRecord, IndexEntry, StateMachineRecord, Store};
 use crate::{token, ACCOUNT, REGION};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -103,8 +103,22 @@ pub struct ExecutionDescription {
     pub cause: Option<String>,
 }
 
-/// One row of ListExecutions.
-pub type ExecutionSummary = ExecutionDescription;
+/// One row of ListExecutions (what the index keeps: no input or output).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionSummary {
+    /// Execution ARN.
+    pub arn: String,
+    /// State machine ARN.
+    pub state_machine_arn: String,
+    /// Execution name.
+    pub name: String,
+    /// Status.
+    pub status: ExecutionStatus,
+    /// Start time.
+    pub start: DateTime<Utc>,
+    /// Stop time, once closed.
+    pub stop: Option<DateTime<Utc>>,
+}
 
 /// ListExecutions parameters.
 #[derive(Debug, Clone, Default)]
@@ -150,6 +164,38 @@ pub struct HistoryPage {
     pub next_token: Option<String>,
 }
 
+/// Settings of an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// How long a closed execution is kept after it stopped; then it is deleted, record and
+    /// history (AWS keeps closed executions for 90 days).
+    pub retention: chrono::Duration,
+    /// How often, on the engine's clock, expired executions are looked for (also at open).
+    pub sweep_interval: chrono::Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            retention: chrono::Duration::days(90),
+            sweep_interval: chrono::Duration::hours(1),
+        }
+    }
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Closed executions deleted because their retention ran out.
+    pub removed: usize,
+    /// Whether the index file was rewritten (compacted).
+    pub compacted: bool,
+}
+
+/// Superseded index lines tolerated before a sweep compacts the index: at least this many, and
+/// at least an eighth of the executions (so a restart reads at most ~12% more than it needs).
+const COMPACT_MIN_LINES: usize = 1000;
+
 pub(crate) struct Machine {
     pub(crate) record: StateMachineRecord,
     pub(crate) sm: Arc<StateMachine>,
@@ -160,19 +206,174 @@ pub(crate) struct Live {
     pub(crate) abort: Option<AbortHandle>,
 }
 
-pub(crate) struct Exec {
+/// What only a running execution keeps in memory: a closed one is its [`Exec`] summary, and
+/// the rest is read from its log when asked for.
+pub(crate) struct Running {
     pub(crate) record: ExecutionRecord,
     pub(crate) live: Option<Live>,
-    pub(crate) history: Option<Arc<Mutex<Vec<HistoryEvent>>>>,
+    pub(crate) history: Arc<Mutex<Vec<HistoryEvent>>>,
     pub(crate) watch: Arc<watch::Sender<usize>>,
+}
+
+/// The runner's ends of a running execution's in-memory part.
+pub(crate) struct RunnerEnds {
+    rx: mpsc::UnboundedReceiver<Signal>,
+    history: Arc<Mutex<Vec<HistoryEvent>>>,
+    watch: Arc<watch::Sender<usize>>,
+}
+
+impl Running {
+    /// A running execution's in-memory part, with `events` as its history so far, and the ends
+    /// its runner takes.
+    fn new(record: ExecutionRecord, events: Vec<HistoryEvent>) -> (Box<Running>, RunnerEnds) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let watch = Arc::new(watch::channel(events.len()).0);
+        let history = Arc::new(Mutex::new(events));
+        let running = Box::new(Running {
+            record,
+            live: Some(Live { tx, abort: None }),
+            history: history.clone(),
+            watch: watch.clone(),
+        });
+        (running, RunnerEnds { rx, history, watch })
+    }
+}
+
+/// One execution in the in-memory index (kept small: there is one per execution retained).
+pub(crate) struct Exec {
+    pub(crate) seq: u64,
+    pub(crate) status: ExecutionStatus,
+    pub(crate) start: DateTime<Utc>,
+    pub(crate) stop: Option<DateTime<Utc>>,
+    /// Present while the execution runs in this engine.
+    pub(crate) running: Option<Box<Running>>,
 }
 
 #[derive(Default)]
 pub(crate) struct Registry {
     pub(crate) machines: BTreeMap<String, Machine>,
-    pub(crate) executions: HashMap<String, Exec>,
-    /// Execution ARNs per state machine in start order: the index ListExecutions pages through.
-    pub(crate) by_machine: HashMap<String, Vec<String>>,
+    pub(crate) executions: HashMap<Arc<str>, Exec>,
+    /// Execution ARNs per state machine by start order: the index ListExecutions pages through.
+    /// Keyed by the ARN prefix the state machine's executions share (see [`machine_key`]); a
+    /// list, because there are a handful of state machines and a restart files every execution
+    /// (comparing a prefix is cheaper than hashing it).
+    pub(crate) by_machine: Vec<(String, BTreeMap<u64, Arc<str>>)>,
+    pub(crate) next_seq: u64,
+}
+
+impl Registry {
+    /// The executions of the state machine whose executions' ARNs start with `key`.
+    fn machine(&self, key: &str) -> Option<&BTreeMap<u64, Arc<str>>> {
+        self.by_machine
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, m)| m)
+    }
+
+    fn machine_mut(&mut self, key: &str) -> Option<&mut BTreeMap<u64, Arc<str>>> {
+        self.by_machine
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, m)| m)
+    }
+
+    /// Files an execution; `false` (and nothing filed) if `arn` is not an execution ARN.
+    fn insert(&mut self, arn: Arc<str>, exec: Exec) -> bool {
+        let Some(key) = machine_key(&arn) else {
+            return false;
+        };
+        match self.machine_mut(key) {
+            Some(m) => {
+                m.insert(exec.seq, arn.clone());
+            }
+            None if valid_machine_key(key) => {
+                self.by_machine
+                    .push((key.to_string(), BTreeMap::from([(exec.seq, arn.clone())])));
+            }
+            None => return false,
+        }
+        self.next_seq = self.next_seq.max(exec.seq + 1);
+        self.executions.insert(arn, exec);
+        true
+    }
+
+    fn remove(&mut self, arn: &str) -> Option<Exec> {
+        let exec = self.executions.remove(arn)?;
+        if let Some(m) = machine_key(arn).and_then(|k| self.machine_mut(k)) {
+            m.remove(&exec.seq);
+        }
+        Some(exec)
+    }
+
+    /// Folds one index line read at open: a later line of an execution supersedes its earlier
+    /// ones; a line without seq (earlier versions) is numbered by its position. (One hash per
+    /// line: a restart does this for every execution retained.)
+    fn fold(&mut self, entry: IndexEntry) {
+        use std::collections::hash_map::Entry;
+        let Some(status) = ExecutionStatus::parse(&entry.status) else {
+            tracing::warn!(execution = %entry.arn, status = %entry.status, "unreadable index entry; skipped");
+            return;
+        };
+        let arn: Arc<str> = Arc::from(entry.arn);
+        let Some(key) = machine_key(&arn) else {
+            tracing::warn!(execution = %arn, "index entry without an execution ARN; skipped");
+            return;
+        };
+        let machines = &mut self.by_machine;
+        let filed = match machines.iter_mut().find(|(k, _)| k == key) {
+            Some((_, m)) => m,
+            None if valid_machine_key(key) => {
+                machines.push((key.to_string(), BTreeMap::new()));
+                match machines.last_mut() {
+                    Some((_, m)) => m,
+                    None => return,
+                }
+            }
+            None => {
+                tracing::warn!(execution = %arn, "index entry without an execution ARN; skipped");
+                return;
+            }
+        };
+        match self.executions.entry(arn) {
+            Entry::Occupied(mut o) => {
+                let exec = o.get_mut();
+                exec.status = status;
+                exec.start = entry.start;
+                exec.stop = entry.stop;
+                // A line with its own seq belongs to a later execution of the same name (the
+                // earlier one expired before its index was compacted); it orders by that seq.
+                if let Some(seq) = entry.seq.filter(|s| *s != exec.seq) {
+                    let old = std::mem::replace(&mut exec.seq, seq);
+                    self.next_seq = self.next_seq.max(seq + 1);
+                    if let Some(arn) = filed.remove(&old) {
+                        filed.insert(seq, arn);
+                    }
+                }
+            }
+            Entry::Vacant(v) => {
+                let seq = entry.seq.unwrap_or(self.next_seq);
+                self.next_seq = self.next_seq.max(seq + 1);
+                filed.insert(seq, v.key().clone());
+                v.insert(Exec {
+                    seq,
+                    status,
+                    start: entry.start,
+                    stop: entry.stop,
+                    running: None,
+                });
+            }
+        }
+    }
+
+    fn index_entry(arn: &str, e: &Exec) -> IndexEntry {
+        IndexEntry {
+            seq: Some(e.seq),
+            arn: arn.to_string(),
+            status: e.status.as_str().to_string(),
+            start: e.start,
+            stop: e.stop,
+        }
+    }
 }
 
 pub(crate) struct Inner {
@@ -181,6 +382,9 @@ pub(crate) struct Inner {
     pub(crate) substitutions: HashMap<String, String>,
     pub(crate) store: Store,
     pub(crate) registry: Mutex<Registry>,
+    pub(crate) options: EngineOptions,
+    pub(crate) sweeper: Mutex<Option<AbortHandle>>,
+    pub(crate) sweeping: Mutex<()>,
 }
 
 impl Inner {
@@ -189,30 +393,23 @@ impl Inner {
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records an execution's close in the index (memory and disk).
-    pub(crate) fn close_execution(
-        &self,
-        arn: &str,
-        status: ExecutionStatus,
-        output: Option<String>,
-        error: Option<String>,
-        cause: Option<String>,
-    ) {
+    /// Records an execution's close in the index (memory and disk) and lets go of what only a
+    /// running execution needs (its history now lives on disk only).
+    pub(crate) fn close_execution(&self, arn: &str, status: ExecutionStatus) {
         let now = self.clock.now();
-        let rec = {
+        let entry = {
             let mut reg = self.reg();
             let Some(exec) = reg.executions.get_mut(arn) else {
                 return;
             };
-            exec.record.status = status.as_str().to_string();
-            exec.record.stop = Some(now);
-            exec.record.output = output;
-            exec.record.error = error;
-            exec.record.cause = cause;
-            exec.live = None;
-            exec.record.clone()
+            exec.status = status;
+            exec.stop = Some(now);
+            exec.running = None;
+            Registry::index_entry(arn, exec)
         };
-        if let Err(e) = self.store.put_execution(&rec) {
+        // Outside the registry lock: an index rewrite holds the store's lock while it takes its
+        // snapshot from the registry.
+        if let Err(e) = self.store.put_index(&entry) {
             tracing::error!(execution = arn, error = %e, "could not persist the execution's close");
         }
         tracing::info!(
@@ -242,6 +439,45 @@ pub fn state_machine_arn(name: &str) -> String {
     format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}")
 }
 
+/// The part of an execution ARN its state machine's executions share (everything up to the
+/// name): `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:`. Names cannot contain `:`, so this
+/// is unambiguous; [`valid_machine_key`] checks the shape.
+fn machine_key(execution_arn: &str) -> Option<&str> {
+    execution_arn
+        .rfind(':')
+        .map(|i| &execution_arn[..=i])
+        .filter(|k| k.len() < execution_arn.len())
+}
+
+fn valid_machine_key(key: &str) -> bool {
+    let mut parts = key.split(':');
+    parts.next() == Some("arn") && parts.nth(4) == Some("execution") && parts.count() == 2
+}
+
+/// [`machine_key`] of a state machine's executions, from the state machine's ARN.
+fn machine_key_of(state_machine_arn: &str) -> String {
+    match state_machine_arn.rsplit_once(":stateMachine:") {
+        Some((head, name)) => format!("{head}:execution:{name}:"),
+        None => String::new(),
+    }
+}
+
+/// The state machine ARN an execution ARN belongs to (names cannot contain `:`, so the parts
+/// are unambiguous).
+fn state_machine_of(execution_arn: &str) -> Option<String> {
+    let p: Vec<&str> = execution_arn.split(':').collect();
+    (p.len() == 8 && p[5] == "execution").then(|| {
+        format!(
+            "{}:{}:{}:{}:{}:stateMachine:{}",
+            p[0], p[1], p[2], p[3], p[4], p[6]
+        )
+    })
+}
+
+fn name_of(execution_arn: &str) -> &str {
+    execution_arn.rsplit(':').next().unwrap_or_default()
+}
+
 fn check_arn(arn: &str, kind: &str) -> Result<()> {
     let parts: Vec<&str> = arn.split(':').collect();
     let want = if kind == "execution" { 8 } else { 7 };
@@ -251,18 +487,14 @@ fn check_arn(arn: &str, kind: &str) -> Result<()> {
     Ok(())
 }
 
-fn describe(rec: &ExecutionRecord) -> ExecutionDescription {
-    ExecutionDescription {
-        arn: rec.arn.clone(),
-        state_machine_arn: rec.state_machine_arn.clone(),
-        name: rec.name.clone(),
-        status: ExecutionStatus::parse(&rec.status).unwrap_or(ExecutionStatus::Running),
-        start: rec.start,
-        stop: rec.stop,
-        input: rec.input.clone(),
-        output: rec.output.clone(),
-        error: rec.error.clone(),
-        cause: rec.cause.clone(),
+fn summary(arn: &str, e: &Exec) -> ExecutionSummary {
+    ExecutionSummary {
+        arn: arn.to_string(),
+        state_machine_arn: state_machine_of(arn).unwrap_or_default(),
+        name: name_of(arn).to_string(),
+        status: e.status,
+        start: e.start,
+        stop: e.stop,
     }
 }
 
@@ -276,121 +508,245 @@ fn page_size(max: Option<usize>) -> Result<usize> {
     }
 }
 
+fn detail(e: &HistoryEvent, key: &str) -> Option<String> {
+    e.details
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 impl Engine {
-    /// Opens the engine over `dir` (created if missing) and resumes the running executions found
-    /// there. Must be called inside a Tokio runtime.
+    /// Opens the engine over `dir` (created if missing) with the default [`EngineOptions`] and
+    /// resumes the running executions found there. Must be called inside a Tokio runtime.
     pub async fn open(
         dir: impl AsRef<Path>,
         clock: Arc<dyn Clock>,
         invoker: Arc<dyn TaskInvoker>,
         substitutions: HashMap<String, String>,
     ) -> Result<Engine> {
+        Engine::open_with(dir, clock, invoker, substitutions, EngineOptions::default()).await
+    }
+
+    /// [`Engine::open`] with explicit options. Closed executions past their retention are
+    /// deleted before this returns, and again every `sweep_interval` on the engine's clock.
+    ///
+    /// What this reads: the state machines, the execution index (a short line per execution)
+    /// and the logs of running executions only, so its cost does not grow with the history
+    /// closed executions carry.
+    pub async fn open_with(
+        dir: impl AsRef<Path>,
+        clock: Arc<dyn Clock>,
+        invoker: Arc<dyn TaskInvoker>,
+        substitutions: HashMap<String, String>,
+        options: EngineOptions,
+    ) -> Result<Engine> {
         let store = Store::open(dir.as_ref())?;
-        let machines = store.state_machines()?;
-        let executions = store.executions()?;
-        let inner = Arc::new(Inner {
-            clock,
-            invoker,
-            substitutions,
-            store,
-            registry: Mutex::new(Registry::default()),
-        });
-        let engine = Engine { inner };
-        {
-            let mut reg = engine.inner.reg();
-            for record in machines {
-                match asl::load(&record.definition, &engine.inner.substitutions) {
-                    Ok(sm) => {
-                        reg.machines.insert(
-                            record.arn.clone(),
-                            Machine {
-                                record,
-                                sm: Arc::new(sm),
-                            },
-                        );
-                    }
-                    Err(e) => tracing::warn!(
-                        state_machine = %record.arn,
-                        error = %e,
-                        "stored state machine no longer loads with these substitutions; skipped"
-                    ),
+        let mut reg = Registry::default();
+        for record in store.state_machines()? {
+            match asl::load(&record.definition, &substitutions) {
+                Ok(sm) => {
+                    reg.machines.insert(
+                        record.arn.clone(),
+                        Machine {
+                            record,
+                            sm: Arc::new(sm),
+                        },
+                    );
                 }
-            }
-            for record in executions {
-                reg.by_machine
-                    .entry(record.state_machine_arn.clone())
-                    .or_default()
-                    .push(record.arn.clone());
-                reg.executions.insert(
-                    record.arn.clone(),
-                    Exec {
-                        record,
-                        live: None,
-                        history: None,
-                        watch: Arc::new(watch::channel(0).0),
-                    },
-                );
+                Err(e) => tracing::warn!(
+                    state_machine = %record.arn,
+                    error = %e,
+                    "stored state machine no longer loads with these substitutions; skipped"
+                ),
             }
         }
-        let running: Vec<ExecutionRecord> = engine
-            .inner
-            .reg()
+        store.scan_index(|entry| reg.fold(entry))?;
+        let running: Vec<Arc<str>> = reg
             .executions
-            .values()
-            .filter(|e| e.record.status == "RUNNING")
-            .map(|e| e.record.clone())
+            .iter()
+            .filter(|(_, e)| e.status == ExecutionStatus::Running)
+            .map(|(arn, _)| arn.clone())
             .collect();
-        for rec in running {
-            if let Err(e) = engine.resume(rec.clone()) {
-                tracing::error!(execution = %rec.arn, error = %e, "could not resume execution");
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                clock,
+                invoker,
+                substitutions,
+                store,
+                registry: Mutex::new(reg),
+                options,
+                sweeper: Mutex::new(None),
+                sweeping: Mutex::new(()),
+            }),
+        };
+        // A failed sweep (a log that cannot be deleted, say) is retried later; it must not keep
+        // the engine from opening.
+        if let Err(e) = engine.sweep() {
+            tracing::error!(error = %e, "sweeping the execution store at open failed");
+        }
+        for arn in running {
+            if let Err(e) = engine.resume(&arn) {
+                tracing::error!(execution = %arn, error = %e, "could not resume execution");
             }
         }
+        engine.spawn_sweeper();
         Ok(engine)
     }
 
-    fn resume(&self, rec: ExecutionRecord) -> Result<()> {
-        let (events, runtime) = self.inner.store.load_execution(&rec.arn)?;
+    /// Deletes the closed executions whose retention has run out (their logs first, while their
+    /// names are still taken, so a new execution of the same name cannot write into a log about
+    /// to be deleted), then compacts the index if that removed anything or enough of it is
+    /// superseded lines. Runs at open and every `sweep_interval`.
+    pub fn sweep(&self) -> Result<SweepReport> {
+        // One sweep at a time: only a sweep frees a name, so while this one runs the executions
+        // it found expired are the ones their logs belong to.
+        let _one = self
+            .inner
+            .sweeping
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let cutoff = self.inner.clock.now() - self.inner.options.retention;
+        let expired: Vec<Arc<str>> = self
+            .inner
+            .reg()
+            .executions
+            .iter()
+            .filter(|(_, e)| e.running.is_none() && e.stop.is_some_and(|s| s <= cutoff))
+            .filter(|(_, e)| e.status != ExecutionStatus::Running)
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        let mut removed = 0;
+        for arn in &expired {
+            match self.inner.store.remove_execution(arn) {
+                Ok(()) => {
+                    if self.inner.reg().remove(arn).is_some() {
+                        removed += 1;
+                    }
+                }
+                // Kept (and tried again at the next sweep) rather than indexed without a log.
+                Err(e) => {
+                    tracing::error!(execution = %arn, error = %e, "could not delete an expired execution")
+                }
+            }
+        }
+        let kept = self.inner.reg().executions.len();
+        let superseded = self.inner.store.index_lines().saturating_sub(kept);
+        let compact = removed > 0 || superseded >= COMPACT_MIN_LINES.max(kept / 8);
+        if compact {
+            self.inner.store.rewrite_index(|| {
+                let reg = self.inner.reg();
+                let mut entries: Vec<IndexEntry> = reg
+                    .executions
+                    .iter()
+                    .map(|(arn, e)| Registry::index_entry(arn, e))
+                    .collect();
+                entries.sort_unstable_by_key(|e| e.seq);
+                entries
+            })?;
+        }
+        if removed > 0 || compact {
+            tracing::info!(removed, compacted = compact, kept, "execution store swept");
+        }
+        Ok(SweepReport {
+            removed,
+            compacted: compact,
+        })
+    }
+
+    fn spawn_sweeper(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let clock = self.inner.clock.clone();
+        let every = self.inner.options.sweep_interval;
+        let task = tokio::spawn(async move {
+            loop {
+                let next = clock.now() + every;
+                clock.sleep_until(next).await;
+                // The engine is gone once every clone is dropped: so is the sweeper.
+                let Some(inner) = weak.upgrade() else { return };
+                let engine = Engine { inner };
+                // File deletions and the index rewrite block; keep them off the async workers.
+                match tokio::task::spawn_blocking(move || engine.sweep()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "sweeping the execution store failed")
+                    }
+                    Err(e) => tracing::error!(error = %e, "the store sweep panicked"),
+                }
+            }
+        });
+        *self.inner.sweeper.lock().unwrap_or_else(|e| e.into_inner()) = Some(task.abort_handle());
+    }
+
+    /// Registers a running execution's in-memory part; returns the ends its runner takes.
+    fn attach(
+        &self,
+        arn: &str,
+        record: ExecutionRecord,
+        events: Vec<HistoryEvent>,
+    ) -> Option<RunnerEnds> {
+        let (running, ends) = Running::new(record, events);
+        let mut reg = self.inner.reg();
+        reg.executions.get_mut(arn)?.running = Some(running);
+        Some(ends)
+    }
+
+    fn resume(&self, arn: &str) -> Result<()> {
+        let (events, runtime) = self.inner.store.load_execution_to_resume(arn)?;
+        let state_machine_arn = state_machine_of(arn).unwrap_or_default();
         let sm = self
             .inner
             .reg()
             .machines
-            .get(&rec.state_machine_arn)
+            .get(&state_machine_arn)
             .map(|m| m.sm.clone())
-            .ok_or_else(|| Error::StateMachineDoesNotExist(rec.state_machine_arn.clone()))?;
+            .ok_or_else(|| Error::StateMachineDoesNotExist(state_machine_arn.clone()))?;
         let runtime = runtime.ok_or_else(|| {
-            Error::InvalidExecutionInput(format!("execution {} has no stored state", rec.arn))
+            Error::InvalidExecutionInput(format!("execution {arn} has no stored state"))
         })?;
         let rt: runner::Runtime = serde_json::from_value(runtime)?;
-        tracing::info!(execution = %rec.arn, events = events.len(), "resuming execution");
-        self.spawn_runner(rec, sm, events, rt);
+        let start = self
+            .inner
+            .reg()
+            .executions
+            .get(arn)
+            .map(|e| e.start)
+            .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
+        let record = ExecutionRecord {
+            arn: arn.to_string(),
+            state_machine_arn,
+            name: name_of(arn).to_string(),
+            start,
+            // The input is recorded once, in ExecutionStarted.
+            input: events
+                .first()
+                .and_then(|e| detail(e, "input"))
+                .unwrap_or_else(|| "{}".to_string()),
+        };
+        tracing::info!(execution = %arn, events = events.len(), "resuming execution");
+        let Some(ends) = self.attach(arn, record.clone(), events) else {
+            return Err(Error::ExecutionDoesNotExist(arn.to_string()));
+        };
+        self.launch(record, sm, ends, rt);
         Ok(())
     }
 
-    fn spawn_runner(
+    fn launch(
         &self,
         rec: ExecutionRecord,
         sm: Arc<StateMachine>,
-        events: Vec<HistoryEvent>,
+        ends: RunnerEnds,
         rt: runner::Runtime,
     ) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let history = Arc::new(Mutex::new(events));
-        let watch = {
-            let mut reg = self.inner.reg();
-            let Some(exec) = reg.executions.get_mut(&rec.arn) else {
-                return;
-            };
-            exec.history = Some(history.clone());
-            exec.live = Some(Live { tx, abort: None });
-            exec.watch.clone()
-        };
-        let runner = Runner::new(self.inner.clone(), sm, rec.clone(), rx, history, watch, rt);
+        let arn = rec.arn.clone();
+        let RunnerEnds { rx, history, watch } = ends;
+        let runner = Runner::new(self.inner.clone(), sm, rec, rx, history, watch, rt);
         let handle = tokio::spawn(runner.run());
         let mut reg = self.inner.reg();
         if let Some(live) = reg
             .executions
-            .get_mut(&rec.arn)
-            .and_then(|e| e.live.as_mut())
+            .get_mut(arn.as_str())
+            .and_then(|e| e.running.as_mut())
+            .and_then(|r| r.live.as_mut())
         {
             live.abort = Some(handle.abort_handle());
         }
@@ -399,6 +755,11 @@ impl Engine {
     /// The engine's clock.
     pub fn clock(&self) -> Arc<dyn Clock> {
         self.inner.clock.clone()
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> EngineOptions {
+        self.inner.options
     }
 
     /// Creates a state machine with the default role; see [`Engine::create_state_machine_with_role`].
@@ -507,123 +868,175 @@ impl Engine {
         if !valid_name(&name) {
             return Err(Error::InvalidName(name));
         }
-        let mut reg = self.inner.reg();
-        let machine = reg
-            .machines
-            .get(state_machine_arn)
-            .ok_or_else(|| Error::StateMachineDoesNotExist(state_machine_arn.to_string()))?;
-        let sm = machine.sm.clone();
-        let role_arn = machine.record.role_arn.clone();
-        let sm_name = machine.record.name.clone();
-        let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{sm_name}:{name}");
-        if let Some(existing) = reg.executions.get(&arn) {
-            let same_input = serde_json::from_str::<Value>(&existing.record.input).ok()
-                == Some(input_value.clone());
-            if existing.record.status == "RUNNING" && same_input {
-                return Ok((arn, existing.record.start));
+        // Registered (name taken, signals queued) under the registry lock; written to disk
+        // after it, because an index rewrite takes the store's lock before the registry's.
+        let (record, sm, first, rt, seq, ends) = {
+            let mut reg = self.inner.reg();
+            let machine = reg
+                .machines
+                .get(state_machine_arn)
+                .ok_or_else(|| Error::StateMachineDoesNotExist(state_machine_arn.to_string()))?;
+            let sm = machine.sm.clone();
+            let role_arn = machine.record.role_arn.clone();
+            let sm_name = machine.record.name.clone();
+            let arn = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{sm_name}:{name}");
+            if let Some(existing) = reg.executions.get(arn.as_str()) {
+                let same_input = existing.running.as_ref().is_some_and(|r| {
+                    serde_json::from_str::<Value>(&r.record.input).ok() == Some(input_value.clone())
+                });
+                if existing.status == ExecutionStatus::Running && same_input {
+                    return Ok((arn, existing.start));
+                }
+                return Err(Error::ExecutionAlreadyExists(arn));
             }
-            return Err(Error::ExecutionAlreadyExists(arn));
+            let start = self.inner.clock.now();
+            let record = ExecutionRecord {
+                arn: arn.clone(),
+                state_machine_arn: state_machine_arn.to_string(),
+                name,
+                start,
+                input: input_value.to_string(),
+            };
+            let rt = runner::Runtime::start(&sm.start_at, input_value.clone());
+            let first = HistoryEvent {
+                id: 1,
+                previous_event_id: 0,
+                timestamp: start,
+                event_type: "ExecutionStarted".into(),
+                details_key: Some("executionStartedEventDetails".into()),
+                details: history::execution_started(&input_value, &role_arn).details,
+            };
+            let seq = reg.next_seq;
+            let (running, ends) = Running::new(record.clone(), vec![first.clone()]);
+            reg.insert(
+                Arc::from(arn.as_str()),
+                Exec {
+                    seq,
+                    status: ExecutionStatus::Running,
+                    start,
+                    stop: None,
+                    running: Some(running),
+                },
+            );
+            (record, sm, first, rt, seq, ends)
+        };
+        let arn = record.arn.clone();
+        let written = serde_json::to_value(&rt)
+            .map_err(Error::from)
+            .and_then(|runtime| {
+                self.inner.store.append_commit(
+                    &arn,
+                    &Commit {
+                        events: vec![first],
+                        runtime,
+                    },
+                )
+            })
+            .and_then(|()| {
+                self.inner.store.put_index(&IndexEntry {
+                    seq: Some(seq),
+                    arn: arn.clone(),
+                    status: ExecutionStatus::Running.as_str().to_string(),
+                    start: record.start,
+                    stop: None,
+                })
+            });
+        if let Err(e) = written {
+            self.inner.reg().remove(&arn);
+            let _ = self.inner.store.remove_execution(&arn);
+            return Err(e);
         }
-        let start = self.inner.clock.now();
-        let record = ExecutionRecord {
-            arn: arn.clone(),
-            state_machine_arn: state_machine_arn.to_string(),
-            name,
-            status: "RUNNING".into(),
-            start,
-            stop: None,
-            input: input_value.to_string(),
+        tracing::info!(execution = %arn, "execution started");
+        let start = record.start;
+        self.launch(record, sm, ends, rt);
+        Ok((arn, start))
+    }
+
+    /// DescribeExecution. A running execution is described from memory; a closed one from the
+    /// index and the first and last lines of its log.
+    pub fn describe_execution(&self, arn: &str) -> Result<ExecutionDescription> {
+        check_arn(arn, "execution")?;
+        let (s, input) = {
+            let reg = self.inner.reg();
+            let exec = reg
+                .executions
+                .get(arn)
+                .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
+            (
+                summary(arn, exec),
+                exec.running.as_ref().map(|r| r.record.input.clone()),
+            )
+        };
+        let mut d = ExecutionDescription {
+            arn: s.arn,
+            state_machine_arn: s.state_machine_arn,
+            name: s.name,
+            status: s.status,
+            start: s.start,
+            stop: s.stop,
+            input: String::new(),
             output: None,
             error: None,
             cause: None,
         };
-        let rt = runner::Runtime::start(&sm.start_at, input_value.clone());
-        let first = HistoryEvent {
-            id: 1,
-            previous_event_id: 0,
-            timestamp: start,
-            event_type: "ExecutionStarted".into(),
-            details_key: Some("executionStartedEventDetails".into()),
-            details: history::execution_started(&input_value, &role_arn).details,
-        };
-        self.inner.store.append_commit(
-            &arn,
-            &Commit {
-                events: vec![first.clone()],
-                runtime: serde_json::to_value(&rt)?,
-            },
-        )?;
-        self.inner.store.put_execution(&record)?;
-        reg.by_machine
-            .entry(state_machine_arn.to_string())
-            .or_default()
-            .push(arn.clone());
-        reg.executions.insert(
-            arn.clone(),
-            Exec {
-                record: record.clone(),
-                live: None,
-                history: None,
-                watch: Arc::new(watch::channel(1).0),
-            },
-        );
-        drop(reg);
-        tracing::info!(execution = %arn, "execution started");
-        self.spawn_runner(record, sm, vec![first], rt);
-        Ok((arn, start))
-    }
-
-    /// DescribeExecution.
-    pub fn describe_execution(&self, arn: &str) -> Result<ExecutionDescription> {
-        check_arn(arn, "execution")?;
-        let reg = self.inner.reg();
-        let exec = reg
-            .executions
-            .get(arn)
+        if let Some(input) = input {
+            d.input = input;
+            return Ok(d);
+        }
+        // A log deleted under us belongs to an execution that has just expired.
+        let (first, last) = self
+            .inner
+            .store
+            .execution_ends(arn)?
             .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
-        Ok(describe(&exec.record))
+        d.input = detail(&first, "input").unwrap_or_else(|| "{}".to_string());
+        if d.status != ExecutionStatus::Running {
+            d.output = detail(&last, "output");
+            d.error = detail(&last, "error");
+            d.cause = detail(&last, "cause");
+        }
+        Ok(d)
     }
 
-    /// ListExecutions, newest first, from the in-memory index (no history is read).
+    /// ListExecutions, newest first, from the in-memory index (no log is read). The page token
+    /// is the start-order number of the last execution returned, so it stays valid while
+    /// executions start, close or expire.
     pub fn list_executions(&self, q: &ListExecutionsQuery) -> Result<ListExecutionsPage> {
         check_arn(&q.state_machine_arn, "stateMachine")?;
         let size = page_size(q.max_results)?;
+        let below = match &q.next_token {
+            None => u64::MAX,
+            Some(t) => t
+                .parse::<u64>()
+                .map_err(|_| Error::InvalidToken(t.clone()))?,
+        };
         let reg = self.inner.reg();
         if !reg.machines.contains_key(&q.state_machine_arn) {
             return Err(Error::StateMachineDoesNotExist(q.state_machine_arn.clone()));
         }
-        let empty = Vec::new();
-        let arns = reg.by_machine.get(&q.state_machine_arn).unwrap_or(&empty);
-        // The token is the position (in start order) below which the next page starts; it
-        // stays valid while new executions are appended.
-        let mut end = arns.len();
-        if let Some(t) = &q.next_token {
-            end = t
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= arns.len())
-                .ok_or_else(|| Error::Validation(format!("Invalid nextToken: {t}")))?;
-        }
         let mut out = Vec::new();
-        let mut pos = end;
-        while pos > 0 && out.len() < size {
-            pos -= 1;
-            if let Some(exec) = reg.executions.get(&arns[pos]) {
-                let d = describe(&exec.record);
-                if q.status.is_none_or(|s| s == d.status) {
-                    out.push(d);
+        let mut more = false;
+        if let Some(arns) = reg.machine(&machine_key_of(&q.state_machine_arn)) {
+            let matching = arns.range(..below).rev().filter_map(|(seq, arn)| {
+                reg.executions
+                    .get(arn)
+                    .filter(|e| q.status.is_none_or(|s| s == e.status))
+                    .map(|e| (*seq, arn, e))
+            });
+            for (seq, arn, e) in matching {
+                if out.len() == size {
+                    more = true;
+                    break;
                 }
+                out.push((seq, summary(arn, e)));
             }
         }
-        let more = (0..pos).any(|i| {
-            reg.executions.get(&arns[i]).is_some_and(|e| {
-                q.status
-                    .is_none_or(|s| ExecutionStatus::parse(&e.record.status) == Some(s))
-            })
-        });
+        let next_token = more
+            .then(|| out.last().map(|(seq, _)| seq.to_string()))
+            .flatten();
         Ok(ListExecutionsPage {
-            executions: out,
-            next_token: more.then(|| pos.to_string()),
+            executions: out.into_iter().map(|(_, d)| d).collect(),
+            next_token,
         })
     }
 
@@ -636,25 +1049,30 @@ impl Engine {
                 .executions
                 .get(arn)
                 .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
-            exec.history.clone()
+            exec.running.as_ref().map(|r| r.history.clone())
         };
         match mem {
             Some(h) => Ok(h.lock().unwrap_or_else(|e| e.into_inner()).clone()),
-            None => Ok(self.inner.store.load_execution(arn)?.0),
+            None => {
+                let (events, _) = self.inner.store.load_execution(arn)?;
+                // Every execution's log starts with ExecutionStarted: an empty one has just
+                // been deleted by a sweep.
+                if events.is_empty() {
+                    return Err(Error::ExecutionDoesNotExist(arn.to_string()));
+                }
+                Ok(events)
+            }
         }
     }
 
     /// GetExecutionHistory with paging (event ids as tokens) and reverse order.
     pub fn history_page(&self, q: &HistoryQuery) -> Result<HistoryPage> {
         let size = page_size(q.max_results)?;
-        let all = self.history(&q.execution_arn)?;
         let after: Option<u64> = match &q.next_token {
             None => None,
-            Some(t) => Some(
-                t.parse()
-                    .map_err(|_| Error::Validation(format!("Invalid nextToken: {t}")))?,
-            ),
+            Some(t) => Some(t.parse().map_err(|_| Error::InvalidToken(t.clone()))?),
         };
+        let all = self.history(&q.execution_arn)?;
         let iter: Box<dyn Iterator<Item = &HistoryEvent>> = if q.reverse_order {
             Box::new(all.iter().rev().filter(|e| after.is_none_or(|a| e.id < a)))
         } else {
@@ -677,7 +1095,11 @@ impl Engine {
             .executions
             .get(arn)
             .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?;
-        Ok(exec.live.as_ref().map(|l| l.tx.clone()))
+        Ok(exec
+            .running
+            .as_ref()
+            .and_then(|r| r.live.as_ref())
+            .map(|l| l.tx.clone()))
     }
 
     /// StopExecution: aborts a running execution (its waiting task token becomes dead).
@@ -703,8 +1125,14 @@ impl Engine {
             }
         }
         // Already closed: report when it stopped.
-        let d = self.describe_execution(arn)?;
-        Ok(d.stop.unwrap_or_else(|| self.inner.clock.now()))
+        let stop = {
+            let reg = self.inner.reg();
+            reg.executions
+                .get(arn)
+                .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?
+                .stop
+        };
+        Ok(stop.unwrap_or_else(|| self.inner.clock.now()))
     }
 
     async fn send_token(&self, task_token: &str, action: TokenAction) -> Result<()> {
@@ -758,7 +1186,8 @@ impl Engine {
         self.send_token(task_token, TokenAction::Heartbeat).await
     }
 
-    /// Waits until the execution's history satisfies `pred`; returns that history.
+    /// Waits until the execution's history satisfies `pred`; returns that history (at once,
+    /// satisfied or not, if the execution is closed: its history no longer changes).
     pub async fn wait_for<F>(&self, arn: &str, pred: F) -> Result<Vec<HistoryEvent>>
     where
         F: Fn(&[HistoryEvent]) -> bool,
@@ -768,14 +1197,18 @@ impl Engine {
             reg.executions
                 .get(arn)
                 .ok_or_else(|| Error::ExecutionDoesNotExist(arn.to_string()))?
-                .watch
-                .subscribe()
+                .running
+                .as_ref()
+                .map(|r| r.watch.subscribe())
         };
         loop {
             let h = self.history(arn)?;
             if pred(&h) {
                 return Ok(h);
             }
+            let Some(rx) = rx.as_mut() else {
+                return Ok(h);
+            };
             if rx.changed().await.is_err() {
                 return Ok(h);
             }
@@ -806,12 +1239,21 @@ impl Engine {
         }
     }
 
-    /// Stops every execution task without recording anything, as a crash would (for tests of
-    /// restart; the state on disk is what the last commit wrote).
+    /// Stops every execution task and the sweeper without recording anything, as a crash would
+    /// (for tests of restart; the state on disk is what the last commit wrote).
     pub fn halt(&self) {
+        if let Some(s) = self
+            .inner
+            .sweeper
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            s.abort();
+        }
         let mut reg = self.inner.reg();
         for exec in reg.executions.values_mut() {
-            if let Some(live) = exec.live.take() {
+            if let Some(live) = exec.running.as_mut().and_then(|r| r.live.take()) {
                 if let Some(a) = live.abort {
                     a.abort();
                 }

@@ -44,6 +44,13 @@ pub enum Error {
     /// A request parameter violates a constraint.
     #[error("{0}")]
     Validation(String),
+    /// The request body is not a JSON object of the operation's shape (a member has the wrong
+    /// JSON type): AWS's deserializer rejects it before any validation.
+    #[error("{0}")]
+    Serialization(String),
+    /// A resource named by the request does not exist (e.g. a Map Run: this engine runs none).
+    #[error("Resource not found: '{0}'")]
+    ResourceNotFound(String),
     /// The request names an unsupported operation.
     #[error("Unknown operation: {0}")]
     UnknownOperation(String),
@@ -72,6 +79,8 @@ impl Error {
             Error::TaskDoesNotExist => "TaskDoesNotExist",
             Error::TaskTimedOut => "TaskTimedOut",
             Error::Validation(_) => "ValidationException",
+            Error::Serialization(_) => "SerializationException",
+            Error::ResourceNotFound(_) => "ResourceNotFound",
             Error::UnknownOperation(_) => "UnknownOperationException",
             Error::Io(_) | Error::Json(_) => "InternalFailure",
         }

@@ -16,6 +16,7 @@ pub mod intrinsics;
 pub mod invoker;
 pub mod paths;
 pub mod preview;
+pub(crate) mod request;
 pub mod retry;
 mod runner;
 pub mod store;
@@ -24,8 +25,8 @@ pub mod token;
 pub use api::serve;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
-    Engine, ExecutionDescription, ExecutionStatus, ExecutionSummary, HistoryPage, HistoryQuery,
-    ListExecutionsPage, ListExecutionsQuery, StateMachineDescription,
+    Engine, EngineOptions, ExecutionDescription, ExecutionStatus, ExecutionSummary, HistoryPage,
+    HistoryQuery, ListExecutionsPage, ListExecutionsQuery, StateMachineDescription, SweepReport,
 };
 pub use error::Error;
 pub use history::HistoryEvent;

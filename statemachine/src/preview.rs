@@ -11,7 +11,7 @@ use preview_tasks::registry;
 use preview_tasks::Ctx;
 use serde_json::Value;
 
-use crate::{Clock, Engine, Error, TaskFailure, TaskInvoker, ACCOUNT, REGION};
+use crate::{Clock, Engine, EngineOptions, Error, TaskFailure, TaskInvoker, ACCOUNT, REGION};
 
 /// The workflow definition, exactly as the CDK app deploys it.
 pub const DEFINITION: &str = include_str!("../preview.asl.json");
@@ -94,7 +94,19 @@ pub async fn open(
     invoker: StepsInvoker,
     stack: &str,
 ) -> Result<(Engine, String), Error> {
-    let engine = Engine::open(dir, clock, Arc::new(invoker), substitutions(stack)).await?;
+    open_with(dir, clock, invoker, stack, EngineOptions::default()).await
+}
+
+/// [`open`] with explicit engine options (e.g. a shorter retention of closed executions).
+pub async fn open_with(
+    dir: &Path,
+    clock: Arc<dyn Clock>,
+    invoker: StepsInvoker,
+    stack: &str,
+    options: EngineOptions,
+) -> Result<(Engine, String), Error> {
+    let engine =
+        Engine::open_with(dir, clock, Arc::new(invoker), substitutions(stack), options).await?;
     let arn = engine.create_state_machine(STATE_MACHINE_NAME, DEFINITION)?;
     Ok((engine, arn))
 }

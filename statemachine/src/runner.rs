@@ -318,8 +318,6 @@ impl Runner {
     fn close_from_history(&mut self) {
         let last = self.hist().last().cloned();
         let Some(last) = last else { return };
-        let d = &last.details;
-        let s = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
         let status = match last.event_type.as_str() {
             "ExecutionSucceeded" => ExecutionStatus::Succeeded,
             "ExecutionFailed" => ExecutionStatus::Failed,
@@ -327,8 +325,7 @@ impl Runner {
             "ExecutionTimedOut" => ExecutionStatus::TimedOut,
             _ => return,
         };
-        self.inner
-            .close_execution(&self.rec.arn, status, s("output"), s("error"), s("cause"));
+        self.inner.close_execution(&self.rec.arn, status);
     }
 
     /// Waits for `fut`, a timer, a signal, or the execution deadline.

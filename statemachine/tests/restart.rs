@@ -114,3 +114,38 @@ async fn interrupted_invoke_is_run_again() {
     assert_eq!(d3.status, ExecutionStatus::Succeeded);
     assert_eq!(env3.history(&arn).len(), 7);
 }
+
+#[tokio::test]
+async fn a_torn_last_commit_is_cut_before_the_resumed_execution_appends() {
+    let env = env(Invoker::echo()).await;
+    let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "Next": "E"}, "E": {"Type": "Pass", "End": true}}});
+    let arn = env.start(&def, &json!({"v": 1}));
+    env.until(&arn, "WaitStateEntered").await;
+    env.engine.halt();
+    // A crash in the middle of writing the next commit.
+    let log = std::fs::read_dir(env.dir.join("executions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("run.jsonl"))
+        .expect("the execution's log");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, br#"{"events":[{"id":3,"previous_event_id":2,"#).unwrap();
+    drop(f);
+    let env2 = reopen(&env, Invoker::echo()).await;
+    env2.clock.advance(Duration::from_secs(60));
+    let d = env2.done(&arn).await;
+    assert_eq!(parse(&d.output), json!({"v": 1}));
+    // Everything appended after the cut is readable, after yet another restart too.
+    let env3 = reopen(&env2, Invoker::echo()).await;
+    assert_eq!(
+        types(&env3.history(&arn)),
+        vec![
+            "ExecutionStarted",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}

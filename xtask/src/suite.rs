@@ -221,6 +221,19 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             .env("PREVIEW_TEST_AWS_ENDPOINT", &moto.endpoint)
             .env("PREVIEW_VENV", root().join(".venv")),
     )?;
+    // Restart time and memory of the engine's store with 10k and 100k closed executions.
+    run(
+        "cargo bench (the engine's store at 10k and 100k executions)",
+        cargo().args([
+            "bench",
+            "--profile",
+            "dev",
+            "-p",
+            "preview-statemachine",
+            "--bench",
+            "store_restart",
+        ]),
+    )?;
     // The boot's orchestration on a compressed clock (modeled minutes to a usable preview).
     run(
         "ami/bench/time-to-url (time to a usable preview, modeled)",

@@ -2,16 +2,17 @@
 //! the real step handlers, the Step Functions API on loopback, the reaper every five minutes, and a
 //! stand-in that writes the logs and admin password a booting instance would (nothing boots here).
 //!
-//! `dspace-preview-local [--port 8083] [--dir .local/engine] [--stack local] [--demo]`, with
-//! `AWS_ENDPOINT_URL` pointing at moto's server. `--demo` takes one preview through launch,
-//! health, URL, extend and stop, printing each step.
+//! `dspace-preview-local [--port 8083] [--dir .local/engine] [--stack local] [--retention-days 90]
+//! [--demo]`, with `AWS_ENDPOINT_URL` pointing at moto's server. `--demo` takes one preview
+//! through launch, health, URL, extend and stop, printing each step. Closed executions are kept
+//! for `--retention-days` (AWS keeps them 90 days), then deleted.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use preview_statemachine::preview::{self, StepsInvoker};
-use preview_statemachine::{serve, Engine, SystemClock};
+use preview_statemachine::{serve, Engine, EngineOptions, SystemClock};
 use preview_tasks::local::local_ctx;
 use preview_tasks::Config;
 
@@ -19,6 +20,7 @@ struct Args {
     port: u16,
     dir: PathBuf,
     stack: String,
+    retention_days: i64,
     demo: bool,
 }
 
@@ -27,6 +29,7 @@ fn parse_args() -> Result<Args, String> {
         port: 8083,
         dir: PathBuf::from(".local/engine"),
         stack: "local".into(),
+        retention_days: 90,
         demo: false,
     };
     let mut it = std::env::args().skip(1);
@@ -40,6 +43,13 @@ fn parse_args() -> Result<Args, String> {
             }
             "--dir" => args.dir = PathBuf::from(value()?),
             "--stack" => args.stack = value()?,
+            "--retention-days" => {
+                args.retention_days = value()?
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=36_500).contains(d))
+                    .ok_or_else(|| "--retention-days takes a number of days".to_string())?
+            }
             "--demo" => args.demo = true,
             other => return Err(format!("unknown argument {other}")),
         }
@@ -51,7 +61,7 @@ fn parse_args() -> Result<Args, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     preview_tasks::lambda::init_tracing();
     let args = parse_args().map_err(|e| {
-        format!("{e}\nusage: dspace-preview-local [--port N] [--dir DIR] [--stack NAME] [--demo]")
+        format!("{e}\nusage: dspace-preview-local [--port N] [--dir DIR] [--stack NAME] [--retention-days N] [--demo]")
     })?;
     let aws = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "set AWS_ENDPOINT_URL to moto's server (cargo xtask run does)")?;
@@ -60,11 +70,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut ctx = local_ctx(&aws, &args.stack, Config::from_env()?).await?;
     ctx.clients.sfn = preview::sfn_client(&sfn_endpoint).await;
-    let (engine, arn) = preview::open(
+    let options = EngineOptions {
+        retention: chrono::Duration::days(args.retention_days),
+        ..EngineOptions::default()
+    };
+    let (engine, arn) = preview::open_with(
         &args.dir,
         Arc::new(SystemClock),
         StepsInvoker::new(ctx.clone()),
         &args.stack,
+        options,
     )
     .await?;
     println!("Step Functions API: {sfn_endpoint} (AWS_ENDPOINT_URL_SFN)\nstate machine:      {arn}\nemulated AWS:       {aws}");

@@ -185,3 +185,34 @@ pub fn token_from(h: &[HistoryEvent]) -> String {
     let params: Value = serde_json::from_str(ev.detail_str("parameters").unwrap()).unwrap();
     params["Payload"]["token"].as_str().unwrap().to_string()
 }
+
+/// Serves the engine's API on a loopback port; returns the address.
+pub async fn serve_api(engine: &Engine) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(preview_statemachine::serve(engine.clone(), listener));
+    addr
+}
+
+/// Posts a raw awsJson 1.0 request (any bytes: the SDKs cannot send wrong types) and returns the
+/// HTTP status and the JSON body.
+pub async fn raw_call(addr: std::net::SocketAddr, operation: &str, body: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AWSStepFunctions.{operation}\r\n\
+         Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, payload) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    (status, serde_json::from_str(payload).unwrap_or(Value::Null))
+}
