@@ -115,44 +115,36 @@ impl<'de> Visitor<'de> for Expect {
     }
 }
 
-/// A string member.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Text(pub(crate) String);
+/// A scalar member: a newtype that accepts only its JSON type, with AWS's wording otherwise.
+macro_rules! scalar_member {
+    ($(#[$doc:meta])* $name:ident($ty:ty), $scalar:ident, $got:ident, $what:literal, $($derive:ident),+) => {
+        $(#[$doc])*
+        #[derive($($derive),+)]
+        pub(crate) struct $name(pub(crate) $ty);
 
-impl<'de> Deserialize<'de> for Text {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(Expect(Scalar::String))? {
-            Got::Str(s) => Ok(Text(s)),
-            _ => Err(de::Error::custom("expected a string")),
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                match d.deserialize_any(Expect(Scalar::$scalar))? {
+                    Got::$got(v) => Ok($name(v)),
+                    _ => Err(de::Error::custom(concat!("expected ", $what))),
+                }
+            }
         }
-    }
+    };
 }
 
-/// An integer member.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Int(pub(crate) i64);
-
-impl<'de> Deserialize<'de> for Int {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(Expect(Scalar::Integer))? {
-            Got::Int(n) => Ok(Int(n)),
-            _ => Err(de::Error::custom("expected an integer")),
-        }
-    }
-}
-
-/// A boolean member.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Flag(pub(crate) bool);
-
-impl<'de> Deserialize<'de> for Flag {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match d.deserialize_any(Expect(Scalar::Boolean))? {
-            Got::Bool(b) => Ok(Flag(b)),
-            _ => Err(de::Error::custom("expected a boolean")),
-        }
-    }
-}
+scalar_member!(
+    /// A string member.
+    Text(String), String, Str, "a string", Debug, Clone, PartialEq
+);
+scalar_member!(
+    /// An integer member.
+    Int(i64), Integer, Int, "an integer", Debug, Clone, Copy, PartialEq
+);
+scalar_member!(
+    /// A boolean member.
+    Flag(bool), Boolean, Bool, "a boolean", Debug, Clone, Copy, PartialEq
+);
 
 /// A structure member: only a JSON object is one (the derived deserializer alone would also take
 /// an array, by position).
