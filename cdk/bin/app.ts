@@ -1,6 +1,6 @@
 #!/usr/bin/env -S npx tsx
 /**
- * The CDK app. Every setting is a context value: `cdk deploy -c maxLive=5 -c instanceType=t3.xlarge`
+ * The CDK app. Every setting is a context value: `cdk deploy -c maxLive=5 -c instanceType=t3.large`
  * or a "context" entry in cdk.json / cdk.context.json. See README.md for the list.
  */
 import * as path from 'node:path';
@@ -61,6 +61,7 @@ const props: PreviewStackProps = {
   useSpot: bool('useSpot'),
   volumeGib: num('volumeGib'),
   adminEmail: str('adminEmail'),
+  buildCacheDays: num('buildCacheDays'),
   amiParameter: str('amiParameter'),
   amiId: str('amiId'),
   amiOwner: str('amiOwner'),

@@ -6,6 +6,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -52,7 +53,10 @@ export interface PreviewStackProps extends cdk.StackProps {
 
   /** At most this many live previews (`max-live`). Default 3. */
   readonly maxLive?: number;
-  /** EC2 instance type (`instance-type`). Default t3.large (matches the x86_64 AMI). */
+  /**
+   * EC2 instance type (`instance-type`). Default m7i.xlarge (x86_64, like the default AMI): the boot
+   * builds backend and UI side by side only with at least 4 vCPUs and 15 GB.
+   */
   readonly instanceType?: string;
   /** TTL when a request names none. Default 120. */
   readonly defaultTtlMinutes?: number;
@@ -68,6 +72,8 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly volumeGib?: number;
   /** The admin e-mail of every preview's DSpace. */
   readonly adminEmail?: string;
+  /** Days a built image stays in the build cache after its push (1 to 365). Default 14. */
+  readonly buildCacheDays?: number;
 
   /** SSM parameter holding the AMI id (Packer writes it). Default `/dspace-preview/ami-id`. */
   readonly amiParameter?: string;
@@ -119,6 +125,7 @@ interface Dials {
   useSpot: boolean;
   volumeGib: number;
   adminEmail: string;
+  buildCacheDays: number;
 }
 
 /** dspace-preview: the step Lambdas, the state machine, the reaper, the web app and their IAM. */
@@ -132,6 +139,8 @@ export class PreviewStack extends cdk.Stack {
   readonly instanceRole: iam.Role;
   readonly securityGroup: ec2.SecurityGroup;
   readonly previewLogGroup: logs.LogGroup;
+  /** The ECR repository the instances keep built preview images in. */
+  readonly buildCache: ecr.Repository;
 
   constructor(scope: Construct, id: string, props: PreviewStackProps) {
     super(scope, id, props);
@@ -174,6 +183,8 @@ export class PreviewStack extends cdk.Stack {
       resourceName: `${stateMachineName}:*`,
       arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
     });
+    const buildCacheName = `${prefix}/preview-cache`;
+    const buildCacheArn = this.formatArn({ service: 'ecr', resource: 'repository', resourceName: buildCacheName });
 
     // ---- network: previews are public on port 80 only ----
     let vpc: ec2.IVpc;
@@ -206,6 +217,27 @@ export class PreviewStack extends cdk.Stack {
       sg.addIngressRule(peer, ec2.Port.tcp(80), 'DSpace UI and REST API through the preview proxy');
     }
 
+    // ---- the build cache: images the instances built, so a later preview of the same commits pulls them ----
+    const buildCache = (this.buildCache = new ecr.Repository(this, 'BuildCache', {
+      repositoryName: buildCacheName,
+      // Tags name the commits built (backend-<sha>-<sha>): once pushed, no preview can replace one.
+      imageTagMutability: ecr.TagMutability.IMMUTABLE,
+      // Short-lived builds of pull requests under review: nobody would act on scan findings.
+      imageScanOnPush: false,
+      // A cache: `cdk destroy` removes it with its images.
+      removalPolicy: cdk.RemovalPolicy.DESTROY,
+      emptyOnDelete: true,
+      lifecycleRules: [
+        {
+          description: `cached builds expire ${dials.buildCacheDays} days after their push`,
+          tagStatus: ecr.TagStatus.ANY,
+          maxImageAge: cdk.Duration.days(dials.buildCacheDays),
+        },
+      ],
+    }));
+    // AES256 (S3-managed keys, no KMS grant needed), stated in the template: CDK leaves ECR's default out.
+    (buildCache.node.defaultChild as ecr.CfnRepository).encryptionConfiguration = { encryptionType: 'AES256' };
+
     // ---- the previews' log group and the instance role ----
     const previewLogs = (this.previewLogGroup = new logs.LogGroup(this, 'PreviewLogs', {
       logGroupName: root,
@@ -230,7 +262,7 @@ export class PreviewStack extends cdk.Stack {
     // The instance writes no SSM parameter: the launch step stores the admin password.
     const instanceRole = (this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `dspace-preview ${d} instances: the SSM agent (Run Command, sessions) and writing to their log group`,
+      description: `dspace-preview ${d} instances: the SSM agent (Run Command, sessions), writing to their log group, the build cache`,
     }));
     const instanceStatements = [
       // The agent's heartbeat: registers the instance with Systems Manager, so check-health's
@@ -275,6 +307,27 @@ export class PreviewStack extends cdk.Stack {
         sid: 'WriteThePreviewLogGroupStreams',
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         resources: [previewLogStreams],
+      }),
+      // Docker's login to the build cache (the registry token). No resource-level permission in IAM.
+      new iam.PolicyStatement({
+        sid: 'BuildCacheLogin',
+        actions: ['ecr:GetAuthorizationToken'],
+        resources: ['*'],
+      }),
+      // Pull a cached build and push a new one, in this repository only. No DeleteImage (the
+      // lifecycle rule expires images) and no tag can be overwritten (immutable tags).
+      new iam.PolicyStatement({
+        sid: 'BuildCachePullAndPush',
+        actions: [
+          'ecr:BatchCheckLayerAvailability',
+          'ecr:GetDownloadUrlForLayer',
+          'ecr:BatchGetImage',
+          'ecr:InitiateLayerUpload',
+          'ecr:UploadLayerPart',
+          'ecr:CompleteLayerUpload',
+          'ecr:PutImage',
+        ],
+        resources: [buildCacheArn],
       }),
       // Explicit, on "*", so that no policy attached later (say, an account-wide tool adding
       // AmazonSSMManagedInstanceCore to instance roles) lets a preview read another's admin
@@ -344,6 +397,14 @@ export class PreviewStack extends cdk.Stack {
       [envName('state-machine-arn')]: stateMachineArn,
       RUST_LOG: 'info',
     };
+    // Only for the functions that look for a cached build (launch, web).
+    const buildCacheEnv = { [envName('build-cache-repository')]: buildCache.repositoryUri };
+    // Whether a cached build exists, before launching or for the form: tags, never image contents.
+    const findCachedBuilds = new iam.PolicyStatement({
+      sid: 'FindCachedBuilds',
+      actions: ['ecr:DescribeImages'],
+      resources: [buildCacheArn],
+    });
     const runtimeValues: Record<(typeof RUNTIME_PARAMETER_KEYS)[number], string> = {
       'max-live': String(dials.maxLive),
       'instance-type': dials.instanceType,
@@ -395,7 +456,8 @@ export class PreviewStack extends cdk.Stack {
       return fn;
     };
     for (const spec of STEPS) {
-      this.functions[spec.bin] = makeFunction(spec, `${prefix}-${spec.bin}`, `dspace-preview ${d}: ${spec.bin} step`);
+      const extraEnv = spec.bin === 'launch' ? buildCacheEnv : {};
+      this.functions[spec.bin] = makeFunction(spec, `${prefix}-${spec.bin}`, `dspace-preview ${d}: ${spec.bin} step`, extraEnv);
     }
     const fn = this.functions;
 
@@ -544,6 +606,7 @@ export class PreviewStack extends cdk.Stack {
       }),
     );
     grant(['launch'], imageStatement);
+    grant(['launch'], findCachedBuilds);
     grant(
       ['launch'],
       new iam.PolicyStatement({
@@ -704,6 +767,7 @@ export class PreviewStack extends cdk.Stack {
           PREVIEW_ACCESS_CODE: accessCode,
           // Served over HTTPS only (Function URL, CloudFront).
           PREVIEW_COOKIE_SECURE: 'true',
+          ...buildCacheEnv,
           ...(props.githubTokenSecretName
             ? {
                 PREVIEW_GITHUB_TOKEN: secretsmanager.Secret.fromSecretNameV2(
@@ -741,6 +805,7 @@ export class PreviewStack extends cdk.Stack {
       web.addToRolePolicy(
         new iam.PolicyStatement({ sid: 'ListInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }),
       );
+      web.addToRolePolicy(findCachedBuilds);
       web.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'ReadPreviewParametersAndDials',
@@ -816,7 +881,7 @@ export class PreviewStack extends cdk.Stack {
 function resolveDials(props: PreviewStackProps): Dials {
   const dials: Dials = {
     maxLive: props.maxLive ?? 3,
-    instanceType: props.instanceType ?? 't3.large',
+    instanceType: props.instanceType ?? 'm7i.xlarge',
     defaultTtlMinutes: props.defaultTtlMinutes ?? 120,
     minTtlMinutes: props.minTtlMinutes ?? 30,
     maxLifetimeMinutes: props.maxLifetimeMinutes ?? 480,
@@ -824,6 +889,7 @@ function resolveDials(props: PreviewStackProps): Dials {
     useSpot: props.useSpot ?? false,
     volumeGib: props.volumeGib ?? 60,
     adminEmail: props.adminEmail ?? 'admin@preview.dspace.invalid',
+    buildCacheDays: props.buildCacheDays ?? 14,
   };
   for (const key of ['maxLive', 'defaultTtlMinutes', 'minTtlMinutes', 'maxLifetimeMinutes', 'healthDeadlineMinutes', 'volumeGib'] as const) {
     const v = dials[key];
@@ -833,6 +899,9 @@ function resolveDials(props: PreviewStackProps): Dials {
     throw new Error(
       `TTLs must satisfy minTtlMinutes (${dials.minTtlMinutes}) <= defaultTtlMinutes (${dials.defaultTtlMinutes}) <= maxLifetimeMinutes (${dials.maxLifetimeMinutes})`,
     );
+  }
+  if (!Number.isInteger(dials.buildCacheDays) || dials.buildCacheDays < 1 || dials.buildCacheDays > 365) {
+    throw new Error(`buildCacheDays must be a whole number from 1 to 365, got ${dials.buildCacheDays}`);
   }
   if (!/^[a-z0-9]+[a-z0-9-]*\.[a-z0-9]+$/.test(dials.instanceType)) {
     throw new Error(`instanceType '${dials.instanceType}' does not look like an EC2 instance type`);

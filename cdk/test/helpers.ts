@@ -61,16 +61,25 @@ export function resourcesOfType(json: any, type: string): [string, any][] {
 /**
  * Renders a CloudFormation value as a string: Fn::Join is joined, `{Fn::GetAtt:[X,Arn]}` becomes
  * `<<GetAtt:X.Arn>>`, `{Ref:X}` becomes `<<Ref:X>>`; pseudo parameters become readable values.
+ * `known` gives what CloudFormation would return for some (`X` for Ref, `X.Arn` for GetAtt), so
+ * Fn::Select over Fn::Split of them (CDK's ARN parsing) renders too.
  */
-export function render(value: any): string {
+export function render(value: any, known: Record<string, string> = {}): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);
   if (value && typeof value === 'object') {
     if ('Fn::Join' in value) {
       const [sep, parts] = value['Fn::Join'];
-      return (parts as any[]).map(render).join(sep);
+      return (parts as any[]).map((p) => render(p, known)).join(sep);
     }
-    if ('Fn::GetAtt' in value) return `<<GetAtt:${value['Fn::GetAtt'].join('.')}>>`;
+    if ('Fn::Select' in value && 'Fn::Split' in value['Fn::Select'][1]) {
+      const [index, { 'Fn::Split': [sep, source] }] = value['Fn::Select'];
+      return render(source, known).split(sep)[Number(index)];
+    }
+    if ('Fn::GetAtt' in value) {
+      const attribute = value['Fn::GetAtt'].join('.');
+      return known[attribute] ?? `<<GetAtt:${attribute}>>`;
+    }
     if ('Ref' in value) {
       const pseudo: Record<string, string> = {
         'AWS::Partition': 'aws',
@@ -78,7 +87,7 @@ export function render(value: any): string {
         'AWS::AccountId': '111122223333',
         'AWS::URLSuffix': 'amazonaws.com',
       };
-      return pseudo[value.Ref] ?? `<<Ref:${value.Ref}>>`;
+      return pseudo[value.Ref] ?? known[value.Ref] ?? `<<Ref:${value.Ref}>>`;
     }
   }
   return JSON.stringify(value);
@@ -108,7 +117,7 @@ export function statements(json: any): Statement[] {
         sid: s.Sid,
         effect: s.Effect,
         actions: arr(s.Action),
-        resources: arr(s.Resource).map(render),
+        resources: arr(s.Resource).map((r) => render(r)),
         condition: s.Condition,
       });
     }
@@ -191,4 +200,15 @@ export const SSM_AGENT_ACTIONS = [
   'ssmmessages:CreateDataChannel',
   'ssmmessages:OpenControlChannel',
   'ssmmessages:OpenDataChannel',
+];
+
+/** What a preview instance may do in the build cache repository, besides logging in (pull and push). */
+export const BUILD_CACHE_ACTIONS = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:BatchGetImage',
+  'ecr:CompleteLayerUpload',
+  'ecr:GetDownloadUrlForLayer',
+  'ecr:InitiateLayerUpload',
+  'ecr:PutImage',
+  'ecr:UploadLayerPart',
 ];

@@ -34,6 +34,8 @@ const UNSCOPABLE = new Set([
   'logs:PutResourcePolicy',
   'logs:DescribeResourcePolicies',
   'logs:DescribeLogGroups',
+  // The instances' login to ECR (Docker's registry token); pulls and pushes are on the cache only.
+  'ecr:GetAuthorizationToken',
   // The SSM agent on the preview instances (its registration and message channels).
   ...SSM_AGENT_ACTIONS,
 ]);

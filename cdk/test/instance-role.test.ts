@@ -16,6 +16,7 @@ import {
   roleOfFunction,
   statements,
   synth,
+  BUILD_CACHE_ACTIONS,
   SSM_AGENT_ACTIONS,
 } from './helpers';
 
@@ -25,6 +26,8 @@ const parameterArn = (name: string, deployment = D) => `${ACCOUNT}:parameter/dsp
 const ID = 'dsp-b9876-202611281930-0001';
 
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const ECR_LOGIN = 'ecr:GetAuthorizationToken';
+const BUILD_CACHE_ARN = 'arn:aws:ecr:eu-west-1:111122223333:repository/dspace-preview/preview-cache';
 
 /** Parameter actions the instance must never be allowed (and is explicitly denied). */
 const PARAMETER_READS = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'];
@@ -62,17 +65,39 @@ describe('instance role (untrusted code on the instance)', () => {
     assert.doesNotMatch(JSON.stringify(json), /AmazonSSMManagedInstanceCore/);
   });
 
-  it('allows exactly what the SSM agent needs for Run Command and sessions, and two log writes', () => {
+  it('allows exactly what the SSM agent needs for Run Command and sessions, two log writes and the build cache', () => {
     const actions = allowed.flatMap((s) => s.actions).sort();
-    assert.deepEqual(actions, [...SSM_AGENT_ACTIONS, ...LOG_ACTIONS].sort());
+    assert.deepEqual(actions, [...SSM_AGENT_ACTIONS, ...LOG_ACTIONS, ECR_LOGIN, ...BUILD_CACHE_ACTIONS].sort());
     for (const s of allowed) {
       assert.ok(s.sid, `every statement has a Sid: ${JSON.stringify(s.actions)}`);
       assert.equal(s.condition, undefined, `${s.sid}: no condition needed`);
       for (const a of s.actions) assert.doesNotMatch(a, /\*/, `${s.sid}: ${a}`);
     }
-    // Resource "*" only for the agent's actions, which IAM cannot scope.
+    // Resource "*" only for the agent's actions and the registry login, which IAM cannot scope.
     for (const s of allowed.filter((x) => x.resources.includes('*'))) {
-      for (const a of s.actions) assert.ok(SSM_AGENT_ACTIONS.includes(a), `${s.sid}: ${a} on *`);
+      for (const a of s.actions) assert.ok([...SSM_AGENT_ACTIONS, ECR_LOGIN].includes(a), `${s.sid}: ${a} on *`);
+    }
+  });
+
+  it('logs in to ECR, and pulls and pushes only in the build cache: no delete, no other repository', () => {
+    const ecr = allowed.filter((s) => s.actions.some((a) => a.startsWith('ecr:')));
+    assert.deepEqual(
+      ecr.map((s) => ({ sid: s.sid, actions: [...s.actions].sort(), resources: s.resources })),
+      [
+        { sid: 'BuildCacheLogin', actions: [ECR_LOGIN], resources: ['*'] },
+        { sid: 'BuildCachePullAndPush', actions: BUILD_CACHE_ACTIONS, resources: [BUILD_CACHE_ARN] },
+      ],
+    );
+    const other = (name: string) => `arn:aws:ecr:eu-west-1:111122223333:repository/${name}`;
+    for (const action of BUILD_CACHE_ACTIONS) {
+      assert.ok(allows(own, action, BUILD_CACHE_ARN).length > 0, `${action} in the cache`);
+      for (const name of ['dspace-preview/other', 'dspace-preview-staging/preview-cache', 'dspace-preview/preview-cache-x']) {
+        assert.deepEqual(allows(own, action, other(name)), [], `${action} in ${name}`);
+      }
+    }
+    // The lifecycle rule expires images; immutable tags keep a pushed build from being replaced.
+    for (const action of ['ecr:BatchDeleteImage', 'ecr:DeleteRepository', 'ecr:PutLifecyclePolicy', 'ecr:SetRepositoryPolicy', 'ecr:PutImageTagMutability', 'ecr:DescribeImages', 'ecr:ListImages']) {
+      assert.deepEqual(granting(own, action), [], `instance may ${action}`);
     }
   });
 

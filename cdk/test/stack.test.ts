@@ -130,7 +130,7 @@ describe('stack', () => {
     }
     assert.deepEqual(values, {
       'max-live': '3',
-      'instance-type': 't3.large',
+      'instance-type': 'm7i.xlarge',
       'default-ttl-minutes': '120',
       'max-lifetime-minutes': '480',
       'health-deadline-minutes': '90',

@@ -45,6 +45,7 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
       'synth', '--quiet', '-o', out,
       '-c', `lambdaDir=${fakeLambdaDir()}`,
       '-c', 'deployment=staging', '-c', 'maxLive=5', '-c', 'useSpot=true', '-c', 'allowedCidrs=192.0.2.0/24,198.51.100.0/24',
+      '-c', 'buildCacheDays=7',
     ]);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
@@ -53,6 +54,9 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
     const params = Object.values(template.Resources as Record<string, any>).filter((x) => x.Type === 'AWS::SSM::Parameter');
     const maxLive = params.find((p) => p.Properties.Name === '/dspace-preview/staging/config/max-live');
     assert.equal(maxLive?.Properties.Value, '5');
+    const cache = Object.values(template.Resources as Record<string, any>).find((x) => x.Type === 'AWS::ECR::Repository');
+    assert.equal(cache?.Properties.RepositoryName, 'dspace-preview-staging/preview-cache');
+    assert.equal(JSON.parse(cache.Properties.LifecyclePolicy.LifecyclePolicyText).rules[0].selection.countNumber, 7);
   });
 
   it('fails with the packaging command in the message when the zips are missing', () => {

@@ -16,6 +16,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Step Functions: the reaper checks executions.
     pub sfn: aws_sdk_sfn::Client,
+    /// ECR: the build cache (read only; the instances push).
+    pub ecr: aws_sdk_ecr::Client,
 }
 
 impl Clients {
@@ -26,6 +28,7 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(sdk),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             sfn: aws_sdk_sfn::Client::new(sdk),
+            ecr: aws_sdk_ecr::Client::new(sdk),
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct Config {
     pub hourly_price_usd: Option<Usd>,
     /// How many previews one person may launch within an hour (the web app enforces it).
     pub launches_per_user_per_hour: u32,
+    /// The ECR repository URI where instances keep built images (`…/preview-cache`); no cache when unset.
+    pub build_cache_repository: Option<String>,
 }
 
 impl Default for Config {
@@ -58,7 +60,8 @@ impl Default for Config {
         Config {
             stack: "dspace-preview".into(),
             max_live: 3,
-            instance_type: "t3.large".into(),
+            // 4 vCPUs and 16 GB: the backend and UI builds run side by side (ami/README.md).
+            instance_type: "m7i.xlarge".into(),
             ami_parameter: "/dspace-preview/ami-id".into(),
             subnet_id: None,
             security_group_ids: Vec::new(),
@@ -86,6 +89,7 @@ impl Default for Config {
             state_machine_arn: None,
             hourly_price_usd: None,
             launches_per_user_per_hour: 4,
+            build_cache_repository: None,
         }
     }
 }
@@ -160,6 +164,7 @@ impl Config {
                     }
             }
             "launches-per-user-per-hour" => self.launches_per_user_per_hour = number(key, v)?,
+            "build-cache-repository" => self.build_cache_repository = opt(v),
             other => {
                 return Err(StepError::Config(format!(
                     "unknown dial '{other}'; known: {}",
@@ -241,7 +246,7 @@ impl Config {
 }
 
 /// Every dial's key, in the order the documentation lists them.
-pub const ALL_KEYS: [&str; 20] = [
+pub const ALL_KEYS: [&str; 21] = [
     "stack",
     "max-live",
     "instance-type",
@@ -262,6 +267,7 @@ pub const ALL_KEYS: [&str; 20] = [
     "state-machine-arn",
     "hourly-price-usd",
     "launches-per-user-per-hour",
+    "build-cache-repository",
 ];
 
 /// `max-live` → `PREVIEW_MAX_LIVE`.
@@ -310,7 +316,7 @@ mod tests {
         let c = Config::default();
         assert_eq!(
             (c.max_live, c.instance_type.as_str(), c.default_ttl_minutes),
-            (3, "t3.large", 120)
+            (3, "m7i.xlarge", 120)
         );
         assert_eq!((c.min_ttl_minutes, c.max_lifetime_minutes), (30, 480));
         c.check().unwrap();

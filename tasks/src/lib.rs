@@ -5,6 +5,7 @@
 
 pub mod admin_password;
 pub mod aws;
+pub mod build_cache;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -1,6 +1,9 @@
 //! Renders the instance boot script (from `ami/boot/boot.sh`) with one preview's config.
 
+use std::collections::BTreeMap;
+
 use crate::config::Config;
+use crate::domain::build_cache::{CacheKey, CacheLookup, Side};
 use crate::domain::preview_id::PreviewId;
 use crate::domain::request::{Source, ValidRequest, BACKEND_REPO, UI_REPO};
 use crate::error::{Result, StepError};
@@ -19,6 +22,7 @@ pub fn render(
     id: &PreviewId,
     request: &ValidRequest,
     admin_password: &str,
+    cache: &BTreeMap<Side, CacheLookup>,
 ) -> Result<String> {
     let names = config.names();
     let (backend_pr, backend_sha, backend_branch) = source_vars(&request.backend);
@@ -28,7 +32,7 @@ pub fn render(
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let vars: [(&str, String); 19] = [
+    let vars: [(&str, String); 20] = [
         ("PREVIEW_ID", id.to_string()),
         ("PREVIEW_STACK", config.stack.clone()),
         ("AWS_REGION", region.to_string()),
@@ -56,10 +60,16 @@ pub fn render(
         ("ADMIN_PASSWORD", admin_password.to_string()),
         ("ENV_OVERRIDES", env_overrides.join("\n")),
         ("REQUESTER", request.requester.clone()),
+        (
+            "BUILD_CACHE_REPO",
+            config.build_cache_repository.clone().unwrap_or_default(),
+        ),
     ];
     let block: String = vars
         .iter()
-        .map(|(k, v)| format!("{k}={}\n", shell_quote(v)))
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .chain(cache_vars(cache))
+        .map(|(k, v)| format!("{k}={}\n", shell_quote(&v)))
         .collect();
     let mut lines = BOOT_SCRIPT.lines();
     let mut out = String::with_capacity(BOOT_SCRIPT.len() + block.len());
@@ -85,6 +95,31 @@ pub fn render(
         )));
     }
     Ok(out)
+}
+
+/// Per built side: the cached image found and the base it was merged into, which the instance
+/// merges again so its tag (and so the image) is the same.
+fn cache_vars(cache: &BTreeMap<Side, CacheLookup>) -> Vec<(String, String)> {
+    [Side::Backend, Side::Ui]
+        .into_iter()
+        .flat_map(|side| {
+            let key = cache
+                .get(&side)
+                .and_then(|l| l.tag.as_deref())
+                .and_then(CacheKey::parse);
+            let p = side.var_prefix();
+            [
+                (
+                    format!("{p}_BASE_SHA"),
+                    key.as_ref().map(|k| k.base.clone()).unwrap_or_default(),
+                ),
+                (
+                    format!("{p}_CACHE_TAG"),
+                    key.map(|k| k.tag()).unwrap_or_default(),
+                ),
+            ]
+        })
+        .collect()
 }
 
 fn source_vars(source: &Option<Source>) -> (String, String, String) {
@@ -144,9 +179,30 @@ mod tests {
         request.validate(&config.request_rules()).unwrap()
     }
 
+    fn hit(side: Side) -> (Side, CacheLookup) {
+        let key = CacheKey {
+            side,
+            head: "a".repeat(40),
+            base: "b".repeat(40),
+        };
+        (
+            side,
+            CacheLookup {
+                status: crate::domain::build_cache::CacheStatus::Hit,
+                tag: Some(key.tag()),
+            },
+        )
+    }
+
     #[test]
     fn the_largest_request_fits_in_user_data() {
-        let config = Config::default();
+        let config = Config {
+            build_cache_repository: Some(format!(
+                "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/{}/preview-cache",
+                "s".repeat(64)
+            )),
+            ..Config::default()
+        };
         let id = PreviewId::parse(&format!("dsp-{}", "a".repeat(76))).unwrap();
         let out = render(
             &config,
@@ -154,6 +210,7 @@ mod tests {
             &id,
             &largest_request(&config),
             &crate::admin_password::generate(),
+            &[hit(Side::Backend), hit(Side::Ui)].into(),
         )
         .unwrap();
         assert!(out.len() <= USER_DATA_LIMIT, "{} bytes", out.len());
@@ -176,7 +233,15 @@ mod tests {
         .validate(&config.request_rules())
         .unwrap();
         let id = PreviewId::parse("dsp-b42-202611281930-0001").unwrap();
-        let out = render(&config, "us-east-1", &id, &request, "Pw0rd").unwrap();
+        let out = render(
+            &config,
+            "us-east-1",
+            &id,
+            &request,
+            "Pw0rd",
+            &[hit(Side::Backend)].into(),
+        )
+        .unwrap();
         assert!(out.starts_with("#!"));
         for line in [
             "PREVIEW_ID='dsp-b42-202611281930-0001'",
@@ -186,6 +251,16 @@ mod tests {
             "SAMPLE_CONTENT='entities'",
             "PARAMETER_PREFIX='/dspace-preview/dspace-preview/previews/dsp-b42-202611281930-0001'",
             "ADMIN_PASSWORD='Pw0rd'",
+            "BUILD_CACHE_REPO=''",
+            // A cached build pins the base it was merged into; the UI side has none.
+            &format!("BACKEND_BASE_SHA='{}'", "b".repeat(40)),
+            &format!(
+                "BACKEND_CACHE_TAG='backend-{}-{}'",
+                "a".repeat(40),
+                "b".repeat(40)
+            ),
+            "UI_BASE_SHA=''",
+            "UI_CACHE_TAG=''",
         ] {
             assert!(out.lines().any(|l| l == line), "missing {line}");
         }

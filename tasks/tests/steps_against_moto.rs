@@ -4,7 +4,6 @@ mod common;
 
 use aws_sdk_ec2::types::HttpTokensState;
 use aws_sdk_ssm::types::ParameterType;
-use base64::Engine as _;
 use chrono::{Duration, Utc};
 use futures::future::join_all;
 use preview_tasks::domain::tags;
@@ -81,19 +80,7 @@ async fn a_preview_goes_through_every_step_and_leaves_nothing() {
     assert_eq!(instances::tag(&described, tags::BACKEND), Some("#1"));
     assert_eq!(instances::tag(&described, tags::REQUESTER), Some("tester"));
     assert!(described.key_name().is_none(), "no key pair");
-    let user_data = ctx
-        .clients
-        .ec2
-        .describe_instance_attribute()
-        .instance_id(&instance.instance_id)
-        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
-        .send()
-        .await
-        .unwrap();
-    let script = base64::engine::general_purpose::STANDARD
-        .decode(user_data.user_data().and_then(|u| u.value()).unwrap())
-        .unwrap();
-    let script = String::from_utf8(script).unwrap();
+    let script = user_data(&ctx, &instance.instance_id).await;
     assert!(
         script.contains(&format!("PREVIEW_ID='{id}'")),
         "user data carries the config"

@@ -1,6 +1,7 @@
 //! The pure domain: requests, ids, TTL rules, tag and parameter names, URLs. No AWS calls here.
 
 pub mod boot_budget;
+pub mod build_cache;
 pub mod cost;
 pub mod names;
 pub mod preview_id;

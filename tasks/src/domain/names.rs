@@ -66,6 +66,11 @@ impl Names {
         format!("/dspace-preview/{}", self.stack)
     }
 
+    /// The ECR repository of built images (the CDK app creates it with this name).
+    pub fn build_cache_repository(&self) -> String {
+        format!("{}/preview-cache", self.stack)
+    }
+
     /// Every stream of a preview starts with this.
     pub fn log_stream_prefix(&self, id: &PreviewId) -> String {
         format!("{id}/")

@@ -80,7 +80,37 @@ pub async fn seed(sdk: &SdkConfig, mut config: Config) -> Result<Config> {
                 .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
         Err(e) => return Err(StepError::from_sdk("logs:CreateLogGroup", e)),
     }
+    if config.build_cache_repository.is_none() {
+        let ecr = aws_sdk_ecr::Client::new(sdk);
+        config.build_cache_repository =
+            Some(build_cache_repository(&ecr, &config.names().build_cache_repository()).await?);
+    }
     Ok(config)
+}
+
+/// The build cache's repository (the CDK app's `preview-cache`); returns its URI.
+async fn build_cache_repository(ecr: &aws_sdk_ecr::Client, name: &str) -> Result<String> {
+    let created = ecr.create_repository().repository_name(name).send().await;
+    let repository = match created {
+        Ok(out) => out.repository().cloned(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_repository_already_exists_exception()) =>
+        {
+            ecr.describe_repositories()
+                .repository_names(name)
+                .send()
+                .await
+                .map_err(|e| StepError::from_sdk("ecr:DescribeRepositories", e))?
+                .repositories()
+                .first()
+                .cloned()
+        }
+        Err(e) => return Err(StepError::from_sdk("ecr:CreateRepository", e)),
+    };
+    repository
+        .and_then(|r| r.repository_uri().map(str::to_string))
+        .ok_or_else(|| StepError::Aws(format!("ecr repository {name} has no URI")))
 }
 
 async fn instance_profile(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {

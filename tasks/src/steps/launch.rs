@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::admin_password;
 use crate::aws::Ctx;
+use crate::build_cache;
 use crate::config::Config;
 use crate::domain::boot_budget;
 use crate::domain::preview_id::PreviewId;
@@ -82,8 +83,20 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
     let image_id = resolve_ami(ctx, &config.ami_parameter).await?;
     let password =
         admin_password::ensure(&ctx.clients.ssm, &config.names(), &input.preview_id).await?;
-    let user_data =
-        user_data::render(&config, &ctx.region, &input.preview_id, &request, &password)?;
+    let cache = build_cache::lookup(
+        &ctx.clients.ecr,
+        config.build_cache_repository.as_deref(),
+        &request,
+    )
+    .await;
+    let user_data = user_data::render(
+        &config,
+        &ctx.region,
+        &input.preview_id,
+        &request,
+        &password,
+        &cache,
+    )?;
     let plan = LaunchPlan {
         config: &config,
         image_id: &image_id,
@@ -104,8 +117,9 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
         other => other,
     };
     match result {
-        Ok(instance) => {
+        Ok(mut instance) => {
             tracing::info!(preview = %input.preview_id, instance = %instance.instance_id, "launched");
+            instance.build_cache = cache;
             Ok(instance)
         }
         Err(RunError::Code(code, message)) => Err(classify(&code, &message)),
@@ -340,6 +354,7 @@ fn describe(
         spot: instance.instance_lifecycle().is_some(),
         launched_at,
         health_deadline: launched_at + Duration::minutes(i64::from(deadline)),
+        build_cache: Default::default(),
     }
 }
 

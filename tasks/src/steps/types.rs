@@ -1,7 +1,11 @@
 //! The pieces of workflow state that several steps read (what earlier steps wrote).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::build_cache::{CacheLookup, Side};
 
 /// What `launch` wrote at `$.instance`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +22,9 @@ pub struct LaunchedInstance {
     pub launched_at: DateTime<Utc>,
     /// After this the health check gives up.
     pub health_deadline: DateTime<Utc>,
+    /// What the build cache held for each built side when it launched.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_cache: BTreeMap<Side, CacheLookup>,
 }
 
 /// When the preview stops, as `$.ready.expiry` holds it (AwaitExpiry's `TimeoutSecondsPath` reads `seconds_left`).

@@ -73,3 +73,21 @@ pub async fn held_slots(ctx: &Ctx) -> Vec<String> {
         .map(|(n, _)| n)
         .collect()
 }
+
+/// The boot script an instance was launched with (its user data, decoded).
+pub async fn user_data(ctx: &Ctx, instance_id: &str) -> String {
+    use base64::Engine as _;
+    let out = ctx
+        .clients
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(instance_id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        .send()
+        .await
+        .unwrap();
+    let script = base64::engine::general_purpose::STANDARD
+        .decode(out.user_data().and_then(|u| u.value()).unwrap())
+        .unwrap();
+    String::from_utf8(script).unwrap()
+}
