@@ -22,9 +22,11 @@ health_tests() {
     'health_is pending 75 && [ "$(jq -r .phase <<<"$HOUT")" = booting ] && health_passed "[]"'
 
   on_machine building building-backend
+  echo '{"backend":"hit"}' >"$ROOT/var/lib/dspace-preview/build-cache.json"
   health
-  check "health: while building, pending (75) without probing" eval \
-    'health_is pending 75 && [ "$(jq -r .phase <<<"$HOUT")" = building-backend ] && not_called curl'
+  check "health: while building, pending (75) without probing; the build cache outcome already shows" eval \
+    'health_is pending 75 && [ "$(jq -r .phase <<<"$HOUT")" = building-backend ] && not_called curl &&
+     jq -e ".build_cache == {\"backend\":\"hit\"}" <<<"$HOUT"'
 
   # Not yet, then healthy: the same machine, first while the backend starts, then ready.
   on_machine rising starting
@@ -63,6 +65,12 @@ health_tests() {
   health STUB_STATE_dspace_angular="exited 137"
   check "health: an exited container is a crash: failed (1)" eval \
     'health_is failed 1 && health_detail_has "container-exited: dspace-angular exited with code 137"'
+
+  check "health: no build-cache.json: build_cache is {}" eval 'jq -e ".build_cache == {}" <<<"$HOUT"'
+  echo '{"backend":"hit","ui":"miss"}' >"$ROOT/var/lib/dspace-preview/build-cache.json"
+  health
+  check "health: the build cache outcome per built side is in the JSON" eval \
+    'health_is healthy 0 && jq -e ".build_cache == {\"backend\":\"hit\",\"ui\":\"miss\"}" <<<"$HOUT"'
 
   on_machine no-content ready none
   health

@@ -6,7 +6,7 @@
 # launch step does, running it with the stubs first on PATH, and assertions on what the
 # stubs recorded.
 
-STUBBED="docker git curl aws systemctl amazon-cloudwatch-agent-ctl unzip"
+STUBBED="docker git curl aws systemctl amazon-cloudwatch-agent-ctl unzip ionice"
 
 # The real Compose v2 renderer (`docker compose config` needs no daemon): the test command
 # installs Debian's package into .tools/; PREVIEW_COMPOSE_BIN or a v2 docker-compose on PATH
@@ -61,14 +61,20 @@ render_boot() { # out-file
 }
 
 # boot NAME [KEY=VALUE...]: render and run the boot script on a new machine. KEY=VALUE
-# pairs set config (or, for STUB_* and PREVIEW_BACKEND_WAIT, the environment).
+# pairs set config (or, for STUB_* and PREVIEW_*, the environment; AMI_SAMPLES=1: the AMI
+# holds the sample data files). The instance is a small one unless a scenario says
+# otherwise (PREVIEW_PARALLEL_BUILDS=1: both builds at once; PREVIEW_PARALLEL_CLI=1: admin
+# and content in one-off containers while the webapp starts), whatever machine runs the tests.
 boot() {
   new_machine "$1"; shift
   default_config
-  local env=() kv
+  local env=(PREVIEW_PARALLEL_BUILDS=0 PREVIEW_PARALLEL_CLI=0) kv
   for kv in "$@"; do
     case "$kv" in
-      STUB_*|PREVIEW_BACKEND_WAIT=*) env+=("$kv") ;;
+      STUB_*|PREVIEW_*=*) env+=("$kv") ;;
+      AMI_SAMPLES=1) mkdir -p "$ROOT/opt/dspace-preview/sample"
+        echo baked >"$ROOT/opt/dspace-preview/sample/assetstore.tar.gz"
+        echo baked >"$ROOT/opt/dspace-preview/sample/dogAndReport.zip" ;;
       *) CFG[${kv%%=*}]="${kv#*=}" ;;
     esac
   done
@@ -120,6 +126,7 @@ in_order() {
 not_called() { ! called "$@"; }
 # built SERVICE...: a `docker compose ... build` call for exactly these services.
 built() { sed -n 's/^docker compose .* build //p' "$S/calls.log" | grep -qxF -- "$*"; }
+nothing_built() { ! sed -n 's/^docker compose .* build //p' "$S/calls.log" | grep -q .; }
 # The subcommands of the recorded `docker compose` calls, in order (the word after the last -f).
 compose_verbs() { sed -n 's/^docker compose .*\.yml \([a-z]*\).*/\1/p' "$S/calls.log"; }
 env_has() { grep -qxF -- "$1" "$ROOT/var/lib/dspace-preview/compose.env"; }
@@ -129,6 +136,60 @@ up_files() {
   grep -m 1 ' up -d' "$S/calls.log" | grep -o -- '-f [^ ]*' | cut -c4- | sed "s#^$ROOT##; s#^$AMI#AMI#"
 }
 files_are() { [ "$(up_files)" = "$(printf '%s\n' "$@")" ]; }
+# wait_for_log TEXT: the boot log gets a line containing TEXT within 10 s (work the boot left
+# running in the background: the build-cache push, the OAI import).
+wait_for_log() {
+  local _
+  for _ in $(seq 100); do
+    grep -qF -- "$1" "$ROOT/var/log/dspace-preview/boot.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# oneoffs_are_plain: every recorded `docker compose ... run` is a one-off container of the
+# dspace service with nothing added to what the checked model gives it: only --rm, --no-deps,
+# -T, -e JAVA_OPTS=..., --entrypoint of a DSpace/tar/bash command (no -v, no ports, no
+# privileges, no user or name), and at least one such call exists.
+oneoffs_are_plain() {
+  local line words i n=0 w
+  while IFS= read -r line; do
+    eval "words=($line)"
+    for ((i = 0; i < ${#words[@]}; i++)); do [ "${words[i]}" != run ] || break; done
+    for ((i = i + 1; i < ${#words[@]}; i++)); do
+      w="${words[i]}"
+      case "$w" in
+        --rm|--no-deps|-T) ;;
+        -e) i=$((i + 1)); [[ "${words[i]}" == JAVA_OPTS=* ]] || { echo "run with -e ${words[i]}"; return 1; } ;;
+        --entrypoint) i=$((i + 1))
+          case "${words[i]}" in /dspace/bin/dspace|tar|bash) ;; *) echo "run with --entrypoint ${words[i]}"; return 1 ;; esac ;;
+        dspace) break ;;
+        *) echo "run with $w: $line"; return 1 ;;
+      esac
+    done
+    [ "${words[i]:-}" = dspace ] || { echo "run of another service: $line"; return 1; }
+    [[ " ${words[*]:0:i} " == *" --rm "* && " ${words[*]:0:i} " == *" --no-deps "* ]] || { echo "run without --rm --no-deps: $line"; return 1; }
+    n=$((n + 1))
+  done < <(grep '^docker compose .* run ' "$S/calls.log")
+  [ "$n" -gt 0 ]
+}
+# timeline_order EVENT... : the timeline's lines (`start NAME`, `end NAME`) come in this order.
+timeline_order() {
+  local prev=0 n t
+  for t in "$@"; do
+    n="$(grep -n -m 1 -- "^$t " "$ROOT/var/lib/dspace-preview/timeline" | cut -d: -f1)"
+    [ -n "$n" ] && [ "$n" -gt "$prev" ] || return 1
+    prev="$n"
+  done
+}
+# log_order TEXT...: the boot log's first lines containing each TEXT come in this order.
+log_order() {
+  local prev=0 n t
+  for t in "$@"; do
+    n="$(grep -nF -m 1 -- "$t" "$ROOT/var/log/dspace-preview/boot.log" | cut -d: -f1)"
+    [ -n "$n" ] && [ "$n" -gt "$prev" ] || return 1
+    prev="$n"
+  done
+}
 phases_were() {
   [ "$(sed -n 's/.*=== phase //p' "$ROOT/var/log/dspace-preview/boot.log" | tr '\n' ' ')" = "$* " ]
 }

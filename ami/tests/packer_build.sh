@@ -96,9 +96,11 @@ packer_build_tests() {
        said $a images.sh "would run: docker login --username preview-bot --password-stdin" &&
        said $a images.sh "would run: docker pull --quiet registry.example.org/preview/proxy:test" || exit 1
      done)'
-  check "packer build: warm-caches.sh gets BRANCHES; harden.sh would mask sshd" eval \
+  check "packer build: warm-caches.sh gets BRANCHES and would bake the sample data where the boot looks; harden.sh would mask sshd" eval \
     '(for a in x86_64 arm64; do
-       said $a warm-caches.sh "BRANCHES=main dspace-7_x" && said $a harden.sh "would run: systemctl mask sshd.service" || exit 1
+       said $a warm-caches.sh "BRANCHES=main dspace-7_x" && said $a harden.sh "would run: systemctl mask sshd.service" &&
+       said $a warm-caches.sh "would run: curl -fsSL --retry 3 -o /opt/dspace-preview/sample/assetstore.tar.gz https://github.com/DSpace-Labs/AIP-Files/releases/download/demo-entities-data/assetstore.tar.gz" &&
+       said $a warm-caches.sh "would run: curl -fsSL --retry 3 -o /opt/dspace-preview/sample/dogAndReport.zip https://github.com/DSpace-Labs/AIP-Files/raw/main/dogAndReport.zip" || exit 1
      done)'
   check "packer build: the dry run changes nothing (instance /tmp holds only the uploads; no token in the output)" eval \
     '! grep -qF "$PB_TOKEN" "$PB/build.log" && diff "$PB/host-before" "$PB/host-after" &&

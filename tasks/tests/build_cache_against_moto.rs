@@ -6,6 +6,7 @@ mod common;
 
 use preview_tasks::domain::build_cache::{CacheKey, CacheStatus, Side};
 use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO, UI_REPO};
+use preview_tasks::local::cache_push::push_manifest;
 use preview_tasks::steps::launch::{launch, LaunchInput};
 use preview_tasks::steps::types::LaunchedInstance;
 use preview_tasks::Ctx;
@@ -24,22 +25,11 @@ fn key(base: char) -> CacheKey {
 }
 
 /// What an instance does after a build: push the image under its commits' tag.
-async fn push(ctx: &Ctx, tag: &str, layer: &str) {
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7, "digest": format!("sha256:{}", "c".repeat(64))},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 9, "digest": format!("sha256:{}", layer.repeat(64))}]
-    });
-    ctx.clients
-        .ecr
-        .put_image()
-        .repository_name(ctx.base.names().build_cache_repository())
-        .image_manifest(manifest.to_string())
-        .image_tag(tag)
-        .send()
+async fn push(ctx: &Ctx, tag: &str) {
+    let repository = ctx.base.names().build_cache_repository();
+    push_manifest(&ctx.clients.ecr, &repository, tag)
         .await
-        .expect("put_image");
+        .expect("push");
     // Pushes a second apart, so "newest" is well defined.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
 }
@@ -85,9 +75,9 @@ fn has_line(script: &str, line: &str) -> bool {
 #[tokio::test]
 async fn a_cached_build_of_the_head_is_a_hit_and_pins_its_base() {
     let ctx = ctx(5).await;
-    push(&ctx, &key('a').tag(), "1").await;
-    push(&ctx, &key('b').tag(), "2").await;
-    push(&ctx, "latest", "3").await;
+    push(&ctx, &key('a').tag()).await;
+    push(&ctx, &key('b').tag()).await;
+    push(&ctx, "latest").await;
 
     let (launched, script) = launch_request(&ctx, 1, request(vec![backend(Some(HEAD))])).await;
     let found = &launched.build_cache[&Side::Backend];
@@ -118,7 +108,7 @@ async fn a_cached_build_of_the_head_is_a_hit_and_pins_its_base() {
 #[tokio::test]
 async fn another_head_a_branch_and_an_unknown_head_are_not_hits() {
     let ctx = ctx(5).await;
-    push(&ctx, &key('a').tag(), "4").await;
+    push(&ctx, &key('a').tag()).await;
     let ui_branch = SourceInput {
         repo: UI_REPO.into(),
         branch: Some("feature".into()),

@@ -57,6 +57,7 @@ fn ctx(ec2: Ec2, ssm: Ssm, config: Config) -> Ctx {
         ssm,
         logs: unused(aws_sdk_cloudwatchlogs::Client::new),
         sfn: unused(aws_sdk_sfn::Client::new),
+        ecr: unused(aws_sdk_ecr::Client::new),
     };
     Ctx::new(clients, config, "us-east-1".into())
 }
@@ -130,6 +131,7 @@ fn launched(deadline_in_minutes: i64) -> LaunchedInstance {
         // A backend-only preview's budget (55 min) ago, give or take the deadline asked for.
         launched_at: Utc::now() - Duration::minutes(55),
         health_deadline: Utc::now() + Duration::minutes(deadline_in_minutes),
+        build_cache: Default::default(),
     }
 }
 

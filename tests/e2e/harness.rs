@@ -7,10 +7,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use aws_sdk_ssm::operation::get_command_invocation::GetCommandInvocationOutput;
-use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathOutput;
-use aws_sdk_ssm::operation::send_command::SendCommandOutput;
-use aws_sdk_ssm::types::{Command, CommandInvocationStatus};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::{Duration, Utc};
 use preview_statemachine::preview::{self, StepsInvoker};
@@ -18,6 +14,7 @@ use preview_statemachine::{Engine, ExecutionDescription, HistoryEvent, ManualClo
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO};
 use preview_tasks::instances::{self, ALIVE_STATES};
+use preview_tasks::local::reporting_instance::{self, HealthAnswer};
 use preview_tasks::local::{local_ctx, Moto};
 use preview_tasks::{Config, Ctx};
 
@@ -271,25 +268,10 @@ fn throttled_launch(ctx: &Ctx) -> Ctx {
 
 /// The same context, but SSM Run Command answers "not yet" every time (moto cannot).
 fn never_ready(ctx: &Ctx) -> Ctx {
-    let config = mock!(aws_sdk_ssm::Client::get_parameters_by_path)
-        .then_output(|| GetParametersByPathOutput::builder().build());
-    let send = mock!(aws_sdk_ssm::Client::send_command).then_output(|| {
-        SendCommandOutput::builder()
-            .command(Command::builder().command_id("c-1").build())
-            .build()
-    });
-    let invocation = mock!(aws_sdk_ssm::Client::get_command_invocation).then_output(|| {
-        GetCommandInvocationOutput::builder()
-            .status(CommandInvocationStatus::Failed)
-            .response_code(75)
-            .standard_output_content(r#"{"status":"pending","phase":"building-backend","passed":["db"],"detail":"mvn package"}"#)
-            .build()
-    });
-    let mut ctx = ctx.clone();
-    ctx.clients.ssm = mock_client!(
-        aws_sdk_ssm,
-        RuleMode::MatchAny,
-        [&config, &send, &invocation]
-    );
-    ctx
+    reporting_instance::ctx(ctx, || {
+        HealthAnswer {
+        exit_code: 75,
+        stdout: r#"{"status":"pending","phase":"building-backend","passed":["db"],"detail":"mvn package"}"#.into(),
+    }
+    })
 }

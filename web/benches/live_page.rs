@@ -53,35 +53,24 @@ impl Intercept for Calls {
 /// The world's app, with clients that count their calls.
 fn counted_app(w: &common::World, calls: &Calls) -> Router {
     let c = &w.state.clients;
+    // Every client of the app, with the counting interceptor added.
+    macro_rules! counted {
+        ($sdk:ident, $field:ident) => {
+            $sdk::Client::from_conf(
+                c.$field
+                    .config()
+                    .to_builder()
+                    .interceptor(calls.clone())
+                    .build(),
+            )
+        };
+    }
     let clients = Clients {
-        ec2: aws_sdk_ec2::Client::from_conf(
-            c.ec2
-                .config()
-                .to_builder()
-                .interceptor(calls.clone())
-                .build(),
-        ),
-        ssm: aws_sdk_ssm::Client::from_conf(
-            c.ssm
-                .config()
-                .to_builder()
-                .interceptor(calls.clone())
-                .build(),
-        ),
-        logs: aws_sdk_cloudwatchlogs::Client::from_conf(
-            c.logs
-                .config()
-                .to_builder()
-                .interceptor(calls.clone())
-                .build(),
-        ),
-        sfn: aws_sdk_sfn::Client::from_conf(
-            c.sfn
-                .config()
-                .to_builder()
-                .interceptor(calls.clone())
-                .build(),
-        ),
+        ec2: counted!(aws_sdk_ec2, ec2),
+        ssm: counted!(aws_sdk_ssm, ssm),
+        logs: counted!(aws_sdk_cloudwatchlogs, logs),
+        sfn: counted!(aws_sdk_sfn, sfn),
+        ecr: counted!(aws_sdk_ecr, ecr),
     };
     router(AppState::new(Settings {
         clients,
@@ -92,6 +81,7 @@ fn counted_app(w: &common::World, calls: &Calls) -> Router {
         access_code: common::ACCESS_CODE.into(),
         github: w.state.github.clone(),
         secure_cookies: false,
+        cached_builds: Default::default(),
     }))
 }
 

@@ -1,5 +1,6 @@
 //! The launch form's PR choices, and the checks of the chosen PRs at launch, from GitHub.
 
+use preview_tasks::domain::build_cache::Side;
 use preview_tasks::domain::request::{PreviewRequest, BACKEND_REPO, UI_REPO};
 
 use crate::error::WebError;
@@ -11,24 +12,42 @@ use crate::state::AppState;
 /// The open PRs of both repositories as datalists; GitHub trouble becomes a note, never an error,
 /// because a PR number can always be typed in.
 pub async fn pr_choices(state: &AppState) -> PrChoices {
-    let (backend, ui) = tokio::join!(
+    let (backend, ui, cached) = tokio::join!(
         state.github.open_pulls(BACKEND_REPO),
-        state.github.open_pulls(UI_REPO)
+        state.github.open_pulls(UI_REPO),
+        state.cached_builds.heads(
+            &state.clients.ecr,
+            state.config.build_cache_repository.as_deref()
+        )
     );
     let mut choices = PrChoices::default();
-    for (list, id, out) in [
-        (backend, "backend-prs", &mut choices.backend),
-        (ui, "ui-prs", &mut choices.ui),
+    for (list, id, side, out) in [
+        (backend, "backend-prs", Side::Backend, &mut choices.backend),
+        (ui, "ui-prs", Side::Ui, &mut choices.ui),
     ] {
         match list {
             Ok(list) => {
-                *out = picker::datalist(id, &list.pulls);
+                let is_cached = |p: &Pull| cached.contains(&(side, p.head_sha.clone()));
+                *out = picker::datalist(id, &list.pulls, &is_cached);
+                choices.cached.extend(
+                    list.pulls
+                        .iter()
+                        .filter(|p| is_cached(p))
+                        .map(|p| format!("{} PR #{}", side_label(side), p.number)),
+                );
                 choices.notes.extend(list.note);
             }
             Err(e) => choices.notes.push(e.to_string()),
         }
     }
     choices
+}
+
+fn side_label(side: Side) -> &'static str {
+    match side {
+        Side::Backend => "backend",
+        Side::Ui => "UI",
+    }
 }
 
 /// Looks up a PR; `Ok(None)` when GitHub cannot be asked (the instance fetches it anyway).

@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cached_builds;
 pub mod choices;
 pub mod error;
 pub mod github;

@@ -96,7 +96,7 @@ pub fn filter<'a>(pulls: &'a [Pull], query: &str) -> Vec<&'a Pull> {
 ///
 /// Browsers filter a datalist as the user types, which makes the list searchable without any
 /// JavaScript; the option's value is the bare number the form expects.
-pub fn datalist(id: &str, pulls: &[Pull]) -> String {
+pub fn datalist(id: &str, pulls: &[Pull], cached: &dyn Fn(&Pull) -> bool) -> String {
     let mut out = format!(r#"<datalist id="{}">"#, esc(id));
     for p in pulls {
         let draft = if p.draft { " · draft" } else { "" };
@@ -108,8 +108,13 @@ pub fn datalist(id: &str, pulls: &[Pull]) -> String {
             ),
             None => (String::new(), String::new()),
         };
+        let cache = if cached(p) {
+            " · cached build: starts without building"
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            r#"<option value="{n}"{requires}>#{n} {} — {} · base {} · updated {}{draft}{needs}</option>"#,
+            r#"<option value="{n}"{requires}>#{n} {} — {} · base {} · updated {}{draft}{needs}{cache}</option>"#,
             esc(&p.title),
             esc(&p.author),
             esc(&p.base),
@@ -244,7 +249,12 @@ mod tests {
             "main",
         );
         evil.draft = true;
-        let html = datalist("ui-prs", &[pr(9876, "Fix ORCID", "lmartin", "main"), evil]);
+        let none = |_: &Pull| false;
+        let html = datalist(
+            "ui-prs",
+            &[pr(9876, "Fix ORCID", "lmartin", "main"), evil],
+            &none,
+        );
         assert!(html.starts_with(r#"<datalist id="ui-prs">"#));
         assert!(html.ends_with("</datalist>"));
         assert!(html.contains(
@@ -254,12 +264,25 @@ mod tests {
         assert!(html.contains("o&#39;brien"));
         assert!(html.contains("updated 2026-11-03 · draft</option>"));
         assert!(!html.contains("<script>"));
-        assert_eq!(datalist("x", &[]), r#"<datalist id="x"></datalist>"#);
+        assert_eq!(datalist("x", &[], &none), r#"<datalist id="x"></datalist>"#);
         let mut needs = pr(4322, "UI for the API", "ana", "main");
         needs.requires_backend = Some(9876);
-        assert!(datalist("ui-prs", &[needs]).contains(
+        assert!(datalist("ui-prs", &[needs], &none).contains(
             r#"<option value="4322" data-requires="9876">#4322 UI for the API — ana · base main · updated 2026-11-03 · requires backend #9876</option>"#
         ));
+    }
+
+    #[test]
+    fn cached_builds_are_marked() {
+        let html = datalist(
+            "backend-prs",
+            &[pr(1, "a", "x", "main"), pr(2, "b", "y", "main")],
+            &|p: &Pull| p.number == 2,
+        );
+        assert!(
+            html.contains("updated 2026-11-03 · cached build: starts without building</option>")
+        );
+        assert_eq!(html.matches("cached build").count(), 1);
     }
 
     #[test]

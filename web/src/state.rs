@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_config::BehaviorVersion;
 use preview_tasks::{aws::region_of, Clients, Config};
 
+use crate::cached_builds::CachedBuilds;
 use crate::error::WebError;
 use crate::github::GitHub;
 use crate::sign::Signer;
@@ -35,6 +36,8 @@ pub struct Settings {
     pub github: GitHub,
     /// Mark cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// What the build cache holds, for the launch form.
+    pub cached_builds: CachedBuilds,
 }
 
 impl Deref for AppState {
@@ -74,6 +77,7 @@ impl AppState {
                 env("PREVIEW_GITHUB_TOKEN"),
             )?,
             secure_cookies: env("PREVIEW_COOKIE_SECURE").is_some_and(|v| v == "true" || v == "1"),
+            cached_builds: CachedBuilds::default(),
         }))
     }
 

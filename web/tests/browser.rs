@@ -10,9 +10,11 @@ mod common;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{world, World, ACCESS_CODE};
+use common::{world, world_full, World, ACCESS_CODE};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -219,14 +221,7 @@ async fn the_preview_flow(w: &World, c: &Client, base: &str) {
     screenshot(c, "07-extended").await;
     w.submitted(&id, 2).await;
 
-    c.goto(&format!("{base}/previews/{id}")).await.unwrap();
-    click(c, &format!("form[action='/previews/{id}/stop'] button")).await;
-    wait_for_text(c, "Stop requested").await;
-    let arn = w.state.execution_arn(&id);
-    tokio::time::timeout(Duration::from_secs(120), w.engine.wait_for_completion(&arn))
-        .await
-        .expect("stopped in time")
-        .unwrap();
+    stop_from_page(w, c, base, &id).await;
 
     let audit = reload_until(c, "ended (stopped)").await;
     for line in [
@@ -246,6 +241,18 @@ async fn the_preview_flow(w: &World, c: &Client, base: &str) {
     c.goto(&format!("{base}/")).await.unwrap();
     let home = body_text(c).await;
     assert!(home.contains("No preview is running"), "{home}");
+}
+
+/// Presses Stop on the preview's page and waits for its execution to end.
+async fn stop_from_page(w: &World, c: &Client, base: &str, id: &str) {
+    c.goto(&format!("{base}/previews/{id}")).await.unwrap();
+    click(c, &format!("form[action='/previews/{id}/stop'] button")).await;
+    wait_for_text(c, "Stop requested").await;
+    let arn = w.state.execution_arn(id);
+    tokio::time::timeout(Duration::from_secs(120), w.engine.wait_for_completion(&arn))
+        .await
+        .expect("stopped in time")
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -328,4 +335,115 @@ fn page_source(c: &Client) -> String {
     })
     .join()
     .unwrap()
+}
+
+/// The boot an instance reports through the health check, with the phases so far. Stub: moto's
+/// Run Command runs nothing, so this SSM answers as `preview-health` on a booting instance would
+/// (pending in `building-backend` until `done`, then ready with the whole timeline).
+fn reporting_instance(ctx: &preview_tasks::Ctx, done: Arc<AtomicBool>) -> preview_tasks::Ctx {
+    use preview_tasks::local::reporting_instance::{self, HealthAnswer};
+
+    let started = chrono::Utc::now() - chrono::Duration::minutes(9);
+    let phases = [
+        ("booting", 0, 30),
+        ("fetching", 30, 50),
+        ("merging", 80, 10),
+        ("building-backend", 90, 600),
+        ("pulling", 690, 5),
+        ("starting", 695, 200),
+        ("creating-admin", 895, 60),
+        ("loading-content", 955, 240),
+        ("ready", 1195, 0),
+    ];
+    let timeline = move |upto: usize, running: bool| {
+        let at = |s: i64| (started + chrono::Duration::seconds(s)).to_rfc3339();
+        phases[..upto]
+            .iter()
+            .enumerate()
+            .map(|(i, (phase, start, took))| {
+                let open = running && i + 1 == upto;
+                json!({"phase": phase, "start": at(*start), "end": (!open).then(|| at(start + took)), "seconds": if open { 420 } else { *took }})
+            })
+            .collect::<Vec<_>>()
+    };
+    reporting_instance::ctx(ctx, move || {
+        if done.load(Ordering::SeqCst) {
+            HealthAnswer {
+                exit_code: 0,
+                stdout: json!({"status": "healthy", "phase": "ready", "passed": ["rest", "ui"], "detail": "", "phases": timeline(phases.len(), false), "build_cache": {"backend": "miss"}}).to_string(),
+            }
+        } else {
+            HealthAnswer {
+                exit_code: 75,
+                stdout: json!({"status": "pending", "phase": "building-backend", "passed": [], "detail": "", "phases": timeline(4, true), "build_cache": {"backend": "miss"}}).to_string(),
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_boot_timeline_shows_while_building_and_once_ready() {
+    let done = Arc::new(AtomicBool::new(false));
+    let instance = done.clone();
+    let w = world_full(|_| {}, move |ctx| Some(reporting_instance(ctx, instance))).await;
+    let base = w.serve().await;
+    let (_driver, c) = browser(1280, 1200).await;
+    sign_in(&c, &base, "dora").await;
+    fill(&c, "backend_pr", "9876").await;
+    click(&c, "form[action='/previews'] button[type='submit']").await;
+    let path = wait_for_path(&c, "/previews/dsp-").await;
+    let id = path.trim_start_matches("/previews/").to_string();
+
+    let building = reload_until(&c, "Boot timeline").await;
+    for row in ["booting", "fetching", "merging", "building-backend"] {
+        assert!(
+            building.contains(row),
+            "no {row} row while building: {building}"
+        );
+    }
+    assert!(!building.contains("loading-content"), "{building}");
+    screenshot(&c, "11-timeline-building").await;
+
+    c.goto(&format!("{base}/")).await.unwrap();
+    let home = reload_until(&c, "building-backend for").await;
+    assert!(home.contains(&id), "{home}");
+    screenshot(&c, "12-home-building").await;
+
+    done.store(true, Ordering::SeqCst);
+    c.goto(&format!("{base}/previews/{id}")).await.unwrap();
+    let ready = reload_until(&c, "phase: expiring").await;
+    for row in [
+        "building-backend",
+        "creating-admin",
+        "loading-content",
+        "ready",
+    ] {
+        assert!(ready.contains(row), "no {row} row once ready: {ready}");
+    }
+    assert!(
+        ready.contains("10m 00s"),
+        "the build took 10 minutes: {ready}"
+    );
+    screenshot(&c, "13-timeline-ready").await;
+
+    // The same timeline is in the execution history (the audit log's source).
+    let reported = |h: &[preview_statemachine::HistoryEvent]| {
+        h.iter()
+            .filter(|e| e.event_type == "LambdaFunctionSucceeded")
+            .any(|e| {
+                let out = e.details["output"].as_str().unwrap_or_default();
+                out.contains(r#""phase":"loading-content""#)
+                    && out.contains(r#""build_cache":{"backend":"miss"}"#)
+            })
+    };
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        w.engine.wait_for(&w.state.execution_arn(&id), reported),
+    )
+    .await
+    .expect("the health step's output carries the phases and the cache outcome")
+    .unwrap();
+    stop_from_page(&w, &c, &base, &id).await;
+    c.close().await.unwrap();
+    assert_eq!(w.alive().await, 0, "no instance is left running");
 }

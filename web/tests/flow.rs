@@ -658,3 +658,64 @@ async fn a_previews_compose_logs_show_on_its_page_and_refresh_endpoint() {
         .body
         .contains(&format!(r#"data-refresh="/previews/{id}/logs""#)));
 }
+
+#[tokio::test]
+async fn a_cached_build_shows_on_the_form_and_the_launch_reuses_it() {
+    let w = world().await;
+    // What an earlier preview of PR 9876's head (the recorded GitHub answer) pushed; before the
+    // first page, which the form's one-minute view of the cache would otherwise predate.
+    let head = "1a46470cd50084fb3dbf41af5a75bee2edafd3f2";
+    let base = "b".repeat(40);
+    let tag = format!("backend-{head}-{base}");
+    let repository = w.state.config.names().build_cache_repository();
+    preview_tasks::local::cache_push::push_manifest(&w.state.clients.ecr, &repository, &tag)
+        .await
+        .unwrap();
+    let (session, csrf) = w.sign_in("alice").await;
+    let home = w.get("/", &session).await;
+    assert!(
+        home.body
+            .contains(r#"id="cached-builds">A cached build exists for backend PR #9876"#),
+        "{}",
+        home.body
+    );
+    assert_eq!(
+        home.body
+            .matches("· cached build: starts without building</option>")
+            .count(),
+        1,
+        "only PR 9876's option is marked"
+    );
+
+    let launched = w
+        .post(
+            "/previews",
+            &session,
+            &[("csrf", &csrf), ("backend_pr", "9876")],
+        )
+        .await;
+    assert_eq!(launched.status, StatusCode::SEE_OTHER, "{}", launched.body);
+    let id = launched_id(&launched);
+    let history = w
+        .engine
+        .wait_for(&w.state.execution_arn(&id), |h| {
+            h.iter()
+                .filter(|e| e.event_type == "LambdaFunctionSucceeded")
+                .count()
+                >= 2
+        })
+        .await
+        .unwrap();
+    let launch_output = history
+        .iter()
+        .filter(|e| e.event_type == "LambdaFunctionSucceeded")
+        .map(|e| e.details["output"].as_str().unwrap_or_default().to_string())
+        .find(|o| o.contains("instance_id"))
+        .expect("the launch step's output is in the history");
+    let output: serde_json::Value = serde_json::from_str(&launch_output).unwrap();
+    assert_eq!(
+        output["build_cache"]["backend"]["status"], "hit",
+        "{output}"
+    );
+    assert_eq!(output["build_cache"]["backend"]["tag"], tag.as_str());
+}

@@ -199,7 +199,7 @@ async fn the_picker_works_on_the_recordings() {
     assert!(picker::filter(&ui, "orcid main")
         .iter()
         .any(|p| p.number == 4321));
-    let html = picker::datalist("ui-prs", &ui);
+    let html = picker::datalist("ui-prs", &ui, &|_| false);
     assert_eq!(html.matches("<option ").count(), 25);
     assert!(html.contains(r#"<option value="4321" data-requires="9876">#4321 "#));
 }

@@ -4,6 +4,9 @@
 
 BACKEND_SRC="$PREVIEW_SRC_DIR/DSpace"
 UI_SRC="$PREVIEW_SRC_DIR/dspace-angular"
+# What merge_side merged, per side: the PR head (or the branch commit) and the base commit it
+# was merged into (the head itself for a branch). They name the side's build-cache image.
+declare -A MERGED_HEAD=() MERGED_BASE=()
 
 # A side is built from source when it has a PR or a branch; otherwise it runs from the
 # published image of BASE_BRANCH.
@@ -51,6 +54,7 @@ fetch_side() { # side
     return
   fi
   [ -n "$pr" ] || return 0
+  fetch_pinned_base "$side"
   run git -C "$dir" fetch --no-tags origin "+refs/pull/$pr/head:refs/remotes/origin/pr/$pr" ||
     fail fetch-failed "$side PR #$pr not found"
   head="$(git -C "$dir" rev-parse "refs/remotes/origin/pr/$pr")"
@@ -62,17 +66,33 @@ fetch_side() { # side
   fi
 }
 
+# The launch step pins the base commit of a cached build it found, so that this boot merges
+# the very commits that image was built from (and so computes its tag). The base branch has
+# usually moved on since: the commit may have to be fetched by its id.
+fetch_pinned_base() { # side
+  local dir base
+  dir="$(side_dir "$1")"; base="$(side_var "$1" BASE_SHA)"
+  [ -n "$base" ] || return 0
+  git -C "$dir" cat-file -e "$base^{commit}" 2>/dev/null || run git -C "$dir" fetch --no-tags origin "$base" ||
+    fail fetch-failed "$1 base commit $base (pinned by the launch step for the build cache) is not available"
+}
+
 # Check out the base (or the branch) and merge the PR into it. A conflict is a failure
 # of its own kind: the PR must be rebased, nothing to retry. Any other failed merge (no
 # common history, a broken object, a full disk) says what git said.
 merge_side() { # side
-  local side="$1" dir pr sha branch target files out
+  local side="$1" dir pr sha branch base target files out
   dir="$(side_dir "$side")"; pr="$(side_var "$side" PR)"; sha="$(side_var "$side" SHA)"
-  branch="$(side_var "$side" BRANCH)"
-  run git -C "$dir" checkout -q -f -B preview "refs/remotes/origin/${branch:-$BASE_BRANCH}"
+  branch="$(side_var "$side" BRANCH)"; base="refs/remotes/origin/${branch:-$BASE_BRANCH}"
+  if [ -n "$pr" ] && [ -n "$(side_var "$side" BASE_SHA)" ]; then base="$(side_var "$side" BASE_SHA)"; fi
+  run git -C "$dir" checkout -q -f -B preview "$base"
   run git -C "$dir" clean -qfdx
+  MERGED_BASE[$side]="$(git -C "$dir" rev-parse "$base^{commit}")" || fail merge-failed "$side base $base is not a commit"
+  MERGED_HEAD[$side]="${MERGED_BASE[$side]}"
   if [ -n "$pr" ]; then
     target="${sha:-refs/remotes/origin/pr/$pr}"
+    # shellcheck disable=SC2034 # read by build_cache.sh
+    MERGED_HEAD[$side]="$(git -C "$dir" rev-parse "$target^{commit}")" || fail merge-failed "$side PR #$pr: $target is not a commit"
     log "+ git -C $dir merge --no-edit --no-ff $target"
     if ! out="$(git -C "$dir" -c user.name=dspace-preview -c user.email=preview@localhost \
         merge --no-edit --no-ff "$target" 2>&1)"; then
@@ -87,6 +107,18 @@ merge_side() { # side
   fi
   git -C "$dir" rev-parse HEAD >"$PREVIEW_STATE_DIR/$side.commit"
   log "$side source at $(cat "$PREVIEW_STATE_DIR/$side.commit")"
+}
+
+# Does the backend's merged tree differ from the base in what dspace-solr is made of (Solr's
+# configuration, dspace/solr/, and its Dockerfile)? Only then is it built; otherwise the
+# published image of the base is the same. A PR compares with the commit it was merged into, a
+# branch with the base's tip; if git cannot tell, Solr is built.
+SOLR_PATHS=(dspace/solr/ dspace/src/main/docker/dspace-solr/)
+solr_changed() {
+  local from="${MERGED_BASE[backend]}" out
+  [ -z "${BACKEND_BRANCH:-}" ] || from="refs/remotes/origin/$BASE_BRANCH"
+  out="$(git -C "$BACKEND_SRC" diff --name-only "$from..HEAD" -- "${SOLR_PATHS[@]}")" || return 0
+  [ -n "$out" ]
 }
 
 # The last non-empty line of a command's output, for a one-line failure reason.

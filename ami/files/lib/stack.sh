@@ -8,6 +8,10 @@ PREVIEW_IMAGES_ENV="${PREVIEW_IMAGES_ENV:-$PREVIEW_HOME/etc/images.env}"
 PREVIEW_BACKEND_WAIT="${PREVIEW_BACKEND_WAIT:-900}"
 # The containers of a running preview; the health check uses the same list.
 PREVIEW_CONTAINERS="dspacedb dspacesolr dspace dspace-angular dspace-proxy"
+# The names of the images built here (compose.env hands them to preview.yml's image: lines).
+BUILT_DSPACE_IMAGE=dspace-preview/dspace:local
+BUILT_SOLR_IMAGE=dspace-preview/dspace-solr:local
+BUILT_UI_IMAGE=dspace-preview/dspace-angular:local
 
 # IMDSv2 only: a session token first, then the public hostname (public IPv4 as fallback
 # for subnets without public DNS names).
@@ -31,6 +35,38 @@ resolve_public_host() {
   log "public URLs: UI http://$PUBLIC_HOST/ REST http://$PUBLIC_HOST/server"
 }
 
+# A new instance's root volume is restored from its snapshot lazily: the first read of each
+# block waits for it (1-4 min over a boot). Reading ahead what this boot will read anyway (the
+# clones, the layers of the base branch's images: the build's bases, the published side, the
+# warm npm layers) while the boot waits on IMDS and git fetches takes some of those waits off
+# the build's path. Background, lowest CPU and I/O priority; nothing waits for it, and a
+# failure costs only the head start.
+PREVIEW_DOCKER_ROOT="${PREVIEW_DOCKER_ROOT:-$PREVIEW_FS_ROOT/var/lib/docker}"
+read_ahead_in_background() {
+  local tag idle=(nice -n 19)
+  tag="$(branch_tag "$BASE_BRANCH")"
+  if command -v ionice >/dev/null; then idle=(ionice -c3 nice -n 19); fi
+  log "+ reading ahead the clones and the :$tag images' layers (in the background, idle priority)"
+  (
+    trap - ERR; set +e
+    dirs=()
+    for d in "$BACKEND_SRC" "$UI_SRC" $(image_layer_dirs "$tag"); do
+      if [ -d "$d" ]; then dirs+=("$d"); fi
+    done
+    "${idle[@]}" find "${dirs[@]}" -xdev -type f -print0 2>/dev/null | "${idle[@]}" xargs -0 -r cat >/dev/null 2>&1
+    log "read-ahead done (${#dirs[@]} directories)"
+  ) </dev/null >>"$PREVIEW_LOG_DIR/boot.log" 2>&1 &
+}
+
+# The overlay2 directories of the AMI's images tagged TAG (or TAG-dist), one per line.
+image_layer_dirs() { # tag
+  local image
+  docker image ls --format '{{.Repository}}:{{.Tag}}' 2>/dev/null | grep -E ":$1(-dist)?\$" |
+    while read -r image; do
+      docker image inspect -f '{{.GraphDriver.Data.UpperDir}}:{{.GraphDriver.Data.LowerDir}}' "$image" 2>/dev/null
+    done | tr ':' '\n' | sed '/^$/d' | sort -u
+}
+
 # Compose interpolation variables, in a file so a person on the instance can repeat any
 # call: docker compose --env-file /var/lib/dspace-preview/compose.env ...
 write_compose_env() {
@@ -44,10 +80,9 @@ write_compose_env() {
   fi
   local dspace_image="docker.io/dspace/dspace:$tag" solr_image="docker.io/dspace/dspace-solr:$tag"
   local ui_image="docker.io/dspace/dspace-angular:$tag-dist"
-  if side_built backend; then
-    dspace_image="dspace-preview/dspace:local"; solr_image="dspace-preview/dspace-solr:local"
-  fi
-  side_built ui && ui_image="dspace-preview/dspace-angular:local"
+  side_built backend && dspace_image="$BUILT_DSPACE_IMAGE"
+  solr_built && solr_image="$BUILT_SOLR_IMAGE"
+  side_built ui && ui_image="$BUILT_UI_IMAGE"
   cat >"$PREVIEW_STATE_DIR/compose.env" <<EOF
 COMPOSE_PROJECT_NAME=$COMPOSE_PROJECT
 DSPACE_VER=$tag
@@ -121,27 +156,57 @@ dc() { dc_args; run docker "${DC_ARGS[@]}" "$@"; }
 # The same, not logged: for commands that carry a secret.
 dc_quiet() { dc_args; docker "${DC_ARGS[@]}" "$@"; }
 
+# dspace-solr holds only Solr's configuration (dspace/solr/): a backend PR that leaves it (and
+# its Dockerfile) alone runs the published image of the base, pulled like a side that is not
+# built, and saves a build.
+SOLR_BUILT=0
+decide_solr_build() {
+  SOLR_BUILT=0
+  side_built backend || return 0
+  if solr_changed; then
+    SOLR_BUILT=1
+    log "the backend changes ${SOLR_PATHS[*]}: dspace-solr is built too"
+  else
+    log "${SOLR_PATHS[*]} unchanged: dspace-solr runs the published image of $BASE_BRANCH"
+  fi
+}
+solr_built() { [ "$SOLR_BUILT" = 1 ]; }
+
 # A hung build (a stuck download, a test that never ends) must not hold the preview forever.
 PREVIEW_BUILD_TIMEOUT="${PREVIEW_BUILD_TIMEOUT:-3600}"
 
 # Builds run in the background while the foreground pulls, starts the database and, for a
 # UI-only preview, the whole backend with its content. Each writes its exit status to
 # build-<side>.rc when done; its output goes to the boot log, each line marked with the side.
+# A build-cache hit (build_cache.sh) replaces the build of the side's main image with a pull:
+# the phase building-<side> stays, as long as the pull.
 declare -A BUILD_PID=()
 start_build() { # side service...
   local side="$1"; shift
   rm -f "$PREVIEW_STATE_DIR/build-$side.rc"
   dc_args
-  log "+ docker compose build $* (in the background)"
+  cache_note_tag "$side"
   (
     trap - ERR; set +e
+    CURRENT_PHASE="building-$side"
     timeline_start "building-$side"
-    # Plain progress: the whole build output goes to the boot log (and CloudWatch).
-    BUILDKIT_PROGRESS=plain timeout "$PREVIEW_BUILD_TIMEOUT" docker "${DC_ARGS[@]}" build "$@" 2>&1 |
-      sed -u "s/^/[build $side] /"
-    rc="${PIPESTATUS[0]}"
+    services=("$@") hit=0 rc=0
+    if cache_restore "$side"; then
+      hit=1
+      services=()
+      for s in "$@"; do [ "$s" = "$(cache_service "$side")" ] || services+=("$s"); done
+    fi
+    if [ "${#services[@]}" -gt 0 ]; then
+      log "+ docker compose build ${services[*]}"
+      # Plain progress: the whole build output goes to the boot log (and CloudWatch).
+      BUILDKIT_PROGRESS=plain timeout "$PREVIEW_BUILD_TIMEOUT" docker "${DC_ARGS[@]}" build "${services[@]}" 2>&1 |
+        sed -u "s/^/[build $side] /"
+      rc="${PIPESTATUS[0]}"
+    fi
     [ "$rc" -ne 0 ] || timeline_end "building-$side"
-    echo "$rc" >"$PREVIEW_STATE_DIR/build-$side.rc"
+    # Atomically: check_builds may read it at any moment.
+    write_atomic "$PREVIEW_STATE_DIR/build-$side.rc" "$rc"
+    if [ "$rc" -eq 0 ] && [ "$hit" = 0 ]; then cache_push_in_background "$side"; fi
   ) &
   BUILD_PID[$side]=$!
 }
@@ -166,18 +231,52 @@ wait_for_build() { # side
   [ -n "${BUILD_PID[$1]:-}" ] || return 0
   wait "${BUILD_PID[$1]}" || true
   check_builds
-  log "$1 image built"
+  log "$1 image ready"
 }
 
 # Two builds at once only where cores and memory allow: on 2 vCPUs and 8 GB, Maven and the
 # Angular build side by side would swap and take longer than one after the other.
-parallel_builds() {
+# PREVIEW_PARALLEL_BUILDS=1/0 forces the answer (the bench, the tests).
+parallel_builds() { roomy_instance "${PREVIEW_PARALLEL_BUILDS:-auto}"; }
+
+# roomy_instance auto|1|0: >= 4 vCPUs and >= 15 GB (m7i.xlarge, the default), or forced.
+roomy_instance() {
   local cores mem_kb
+  [ "$1" = 1 ] && return 0
+  [ "$1" = auto ] || return 1
   cores="$(nproc 2>/dev/null || echo 2)"
   mem_kb="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0)"
-  [ "${PREVIEW_PARALLEL_BUILDS:-auto}" = 1 ] ||
-    { [ "${PREVIEW_PARALLEL_BUILDS:-auto}" = auto ] && [ "$cores" -ge 4 ] && [ "${mem_kb:-0}" -ge 15000000 ]; }
+  [ "$cores" -ge 4 ] && [ "${mem_kb:-0}" -ge 15000000 ]
 }
+
+# Admin and content while the webapp starts (content.sh, start_cli_in_background): a second
+# JVM (1 GB heap) next to the webapp's (2 GB), Solr, PostgreSQL and maybe a UI build. Only
+# on a roomy instance (PREVIEW_PARALLEL_CLI=1/0 forces it), and only if the dspace service
+# migrates the database the way DSpace's compose files do, which the boot then does first in
+# a one-off container: MIGRATE_ARGS, the words after `/dspace/bin/dspace` on that line of
+# the checked model's entrypoint (`database migrate`, or `database migrate ignored` with the
+# entities dump). Anything else: the sequential order, admin and content once REST answers.
+MIGRATE_ARGS=()
+OVERLAP_CLI=0
+decide_cli_overlap() {
+  local line
+  OVERLAP_CLI=0 MIGRATE_ARGS=()
+  if ! roomy_instance "${PREVIEW_PARALLEL_CLI:-auto}"; then
+    log "admin and content after the REST API answers (a small instance: one JVM at a time)"
+    return 0
+  fi
+  line="$(jq -r '.services.dspace | (.entrypoint // []), (.command // []) | if type == "array" then .[] else . end' \
+    "$PREVIEW_STATE_DIR/compose-model.json" 2>/dev/null |
+    grep -oE '^[[:space:]]*/dspace/bin/dspace database migrate( [a-z]+)?[[:space:]]*$' | head -n 1)" || line=""
+  if [ -z "$line" ]; then
+    log "the dspace service has no '/dspace/bin/dspace database migrate' line: admin and content after the REST API answers"
+    return 0
+  fi
+  read -r -a MIGRATE_ARGS <<<"${line#*/dspace/bin/dspace }"
+  OVERLAP_CLI=1
+  log "admin and content in one-off dspace containers while the webapp starts, after '${MIGRATE_ARGS[*]}'"
+}
+overlap_cli() { [ "$OVERLAP_CLI" = 1 ]; }
 
 # The published images of the sides not built (and the database), pulled while the other side
 # builds, so the preview runs today's images of the base branch rather than the AMI's. A
@@ -186,7 +285,8 @@ parallel_builds() {
 PULL_PID=""
 pull_published_in_background() {
   local services=(dspacedb)
-  side_built backend || services+=(dspace dspacesolr)
+  side_built backend || services+=(dspace)
+  solr_built || services+=(dspacesolr)
   side_built ui || services+=(dspace-angular)
   dc_args
   log "+ docker compose pull ${services[*]}, then up dspacedb (in the background)"
@@ -219,6 +319,34 @@ start_stack() {
   side_built ui || services+=(dspace-angular)
   # --no-build: the built images exist by now; anything else comes from the pull or the AMI.
   dc up -d --no-build --quiet-pull "${services[@]}" || fail boot-failed "docker compose up failed"
+}
+
+# The database and Solr first, for the migration and the one-off CLI containers (the
+# database is usually up already: pull_published_in_background started it).
+start_backing_services() {
+  dc up -d --no-build --quiet-pull dspacedb dspacesolr || fail boot-failed "docker compose up dspacedb dspacesolr failed"
+}
+
+# PostgreSQL accepting TCP connections: what DSpace's entrypoint waits for (dspacedb:5432).
+# While the image's init scripts run (the entities dump loading) the server listens on its
+# Unix socket only, so this also waits for the dump.
+wait_for_database() {
+  local deadline=$((SECONDS + PREVIEW_BACKEND_WAIT))
+  until dc_quiet exec -T dspacedb pg_isready -q -h 127.0.0.1 -U dspace -d dspace </dev/null >/dev/null 2>&1; do
+    check_containers
+    [ "$SECONDS" -lt "$deadline" ] || fail timeout "PostgreSQL did not accept connections within ${PREVIEW_BACKEND_WAIT}s"
+    sleep "$PREVIEW_POLL_SECONDS"
+  done
+  log "PostgreSQL accepts connections"
+}
+
+# The schema migration the webapp's entrypoint would run, once, before the webapp and the CLI
+# containers start: in a one-off container of the same image, so the CLI never meets an old
+# schema. The webapp's own migrate then finds nothing to do.
+migrate_database() {
+  dc run --rm --no-deps -T -e "JAVA_OPTS=$CLI_JAVA_OPTS" --entrypoint /dspace/bin/dspace dspace "${MIGRATE_ARGS[@]}" </dev/null ||
+    fail boot-failed "dspace ${MIGRATE_ARGS[*]} failed"
+  log "database migrated"
 }
 
 open_proxy() {
@@ -293,6 +421,7 @@ wait_for_backend() {
   local deadline=$((SECONDS + PREVIEW_BACKEND_WAIT)) ip
   while :; do
     check_containers
+    check_cli_job
     ip="$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' dspace 2>/dev/null)" || ip=""
     ip="${ip%% *}"
     if [ -n "$ip" ] && curl -fsS --max-time 5 -o /dev/null "http://$ip:8080/server/api"; then

@@ -5,11 +5,21 @@
 #   so a PR that does not change dependencies skips the install entirely.
 # - Backend: the Maven repository is the dspace-dependencies image (pulled by images.sh);
 #   the Solr image of each branch is built once so its base layers are cached too.
+# - Sample content: the entities assetstore and the AIP files, where the boot looks for them
+#   before downloading (ami/files/lib/content.sh: the URLs and the directory come from there).
 set -euxo pipefail
 # shellcheck source=common.sh
 . /tmp/dspace-preview-common.sh
+# shellcheck source=../../files/lib/content.sh
+. /tmp/dspace-preview-files/lib/content.sh
 : "${BRANCHES:?}"
 begin warm-caches.sh BRANCHES
+
+# The boot reads these instead of downloading them (content.sh's sample_file).
+run mkdir -p "$PREVIEW_SAMPLE_DIR"
+for url in "$ENTITIES_ASSETSTORE_URL" "$AIP_ZIP_URL"; do
+  run curl -fsSL --retry 3 -o "$PREVIEW_SAMPLE_DIR/${url##*/}" "$url"
+done
 
 src=/opt/dspace-preview/src
 tag_of() { if [ "$1" = main ]; then echo latest; else echo "$1"; fi; }

@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn the_newest_push_of_the_head_wins() {
-        let at = |m| DateTime::<Utc>::from_timestamp(m * 60, 0);
+        let at = |m: i64| DateTime::<Utc>::from_timestamp(m * 60, 0);
         let images = [
             CachedImage {
                 key: key(Side::Backend, 'a', '1'),

@@ -1,5 +1,6 @@
 //! Step 3: run the instance's health check over SSM until it is healthy, failed, or out of time.
 
+use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use tokio::time::Instant;
@@ -9,6 +10,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
+use crate::domain::build_cache::{CacheStatus, Side};
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
 use crate::error::{Result, StepError};
@@ -51,6 +53,9 @@ pub struct HealthOutput {
     /// The boot's timeline so far: every phase with its start and, once over, its end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phases: Vec<PhaseTiming>,
+    /// Per built side, whether the instance pulled a cached build (hit) or built and pushes (miss).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_cache: BTreeMap<Side, CacheStatus>,
 }
 
 /// One phase of the boot (phases may overlap: a build runs while the database starts).
@@ -127,6 +132,9 @@ pub struct Report {
     /// The boot's timeline.
     #[serde(default)]
     pub phases: Vec<PhaseTiming>,
+    /// The build cache's outcome per built side.
+    #[serde(default)]
+    pub build_cache: BTreeMap<Side, CacheStatus>,
 }
 
 /// What one probe found.
@@ -253,6 +261,7 @@ fn output(status: &str, report: Report, probes: u32) -> HealthOutput {
         probes,
         images: report.images,
         phases: report.phases,
+        build_cache: report.build_cache,
     }
 }
 
@@ -347,6 +356,7 @@ fn not_yet(phase: &str, detail: &str) -> Probe {
         detail: detail.into(),
         images: RunningImages::default(),
         phases: Vec::new(),
+        build_cache: BTreeMap::new(),
     })
 }
 
@@ -405,6 +415,14 @@ mod tests {
         assert_eq!(r.phases[0].end.as_deref(), Some("2026-12-02T08:00:30Z"));
         assert_eq!(r.phases[1].end, None);
         assert_eq!(r.phases[1].seconds, 600);
+    }
+
+    #[test]
+    fn reads_the_build_cache_outcome() {
+        let line = r#"{"status":"pending","phase":"building-ui","passed":[],"detail":"","build_cache":{"backend":"hit","ui":"miss"}}"#;
+        let r = parse_report(line, "x", "");
+        assert_eq!(r.build_cache[&Side::Backend], CacheStatus::Hit);
+        assert_eq!(r.build_cache[&Side::Ui], CacheStatus::Miss);
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub struct PrChoices {
     pub ui: String,
     /// Notes (stale lists, GitHub unreachable).
     pub notes: Vec<String>,
+    /// The listed PRs whose head has a cached build ("backend PR #9876").
+    pub cached: Vec<String>,
 }
 
 /// Everything the home page shows.
@@ -270,12 +272,18 @@ fn launch_form(h: &Home) -> String {
         let extra = format!(r#"list="{list}" inputmode="numeric" autocomplete="off""#);
         field(name, "PR number (type to filter open PRs)", value, &extra)
     };
-    let notes: String = h
+    let mut notes: String = h
         .choices
         .notes
         .iter()
         .map(|n| format!(r#"<p class="msg">{}</p>"#, esc(n)))
         .collect();
+    if !h.choices.cached.is_empty() {
+        notes.push_str(&format!(
+            r#"<p class="msg" id="cached-builds">A cached build exists for {}: a preview of it starts without building (minutes instead of a build).</p>"#,
+            esc(&h.choices.cached.join(", "))
+        ));
+    }
     format!(
         r#"{slots}{error}{notice}{notes}
 <form method="post" action="/previews"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="paired" value="{paired}">
@@ -399,10 +407,14 @@ mod tests {
             html.contains("<strong>3 of 3</strong> preview slots free"),
             "{html}"
         );
-        assert!(html.contains("about <strong>$0.18</strong> for this preview (120 min)"));
-        assert!(html.contains("every slot busy all month = $197"), "{html}");
+        // The default m7i.xlarge: $0.2016/h and the 60 GiB gp3 volume.
+        assert!(
+            html.contains("about <strong>$0.42</strong> for this preview (120 min)"),
+            "{html}"
+        );
+        assert!(html.contains("every slot busy all month = $456"), "{html}");
         assert!(html.contains("<td>failed</td>"));
-        assert!(html.contains("<td>1h 06m</td><td>$0.10</td>"), "{html}");
+        assert!(html.contains("<td>1h 06m</td><td>$0.23</td>"), "{html}");
     }
 
     #[test]

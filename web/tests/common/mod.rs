@@ -12,7 +12,7 @@ use chrono::Utc;
 use preview_statemachine::preview::{self, StepsInvoker};
 use preview_statemachine::{Engine, ManualClock};
 use preview_tasks::local::{local_ctx, Moto};
-use preview_tasks::Config;
+use preview_tasks::{Config, Ctx};
 use preview_web::github::GitHub;
 use preview_web::sign::Signer;
 use preview_web::state::Settings;
@@ -55,6 +55,15 @@ pub async fn world() -> World {
 
 /// A fresh stack with three slots and the dials `tweak` sets.
 pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
+    world_full(tweak, |_| None).await
+}
+
+/// A fresh stack whose health step runs with the context `health` makes from the stack's
+/// (an instance that reports its boot, which moto's Run Command cannot).
+pub async fn world_full(
+    tweak: impl FnOnce(&mut Config),
+    health: impl FnOnce(&Ctx) -> Option<Ctx>,
+) -> World {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let stack = format!("w{}-{n}", std::process::id());
     let mut config = Config {
@@ -72,7 +81,11 @@ pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
     let dir = std::env::temp_dir().join(format!("dspace-preview-web-{stack}"));
     let _ = std::fs::remove_dir_all(&dir);
     let clock = Arc::new(ManualClock::new(Utc::now()));
-    let (engine, arn) = preview::open(&dir, clock.clone(), StepsInvoker::new(ctx.clone()), &stack)
+    let invoker = match health(&ctx) {
+        Some(health) => StepsInvoker::new(ctx.clone()).with_context_for("check-health", health),
+        None => StepsInvoker::new(ctx.clone()),
+    };
+    let (engine, arn) = preview::open(&dir, clock.clone(), invoker, &stack)
         .await
         .expect("engine");
     let server = tokio::spawn(preview_statemachine::serve(engine.clone(), listener));
@@ -89,6 +102,7 @@ pub async fn world_with(tweak: impl FnOnce(&mut Config)) -> World {
         access_code: ACCESS_CODE.into(),
         github: GitHub::new(&github_api, None).unwrap(),
         secure_cookies: false,
+        cached_builds: Default::default(),
     });
     World {
         app: router(state.clone()),
