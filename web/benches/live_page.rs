@@ -82,6 +82,7 @@ fn counted_app(w: &common::World, calls: &Calls) -> Router {
         github: w.state.github.clone(),
         secure_cookies: false,
         cached_builds: Default::default(),
+        time_to_url: Default::default(),
     }))
 }
 

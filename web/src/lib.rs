@@ -23,6 +23,7 @@ pub mod picker;
 pub mod routes;
 pub mod sign;
 pub mod state;
+pub mod time_to_url;
 pub mod workflow;
 
 pub use error::WebError;

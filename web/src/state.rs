@@ -10,6 +10,7 @@ use crate::cached_builds::CachedBuilds;
 use crate::error::WebError;
 use crate::github::GitHub;
 use crate::sign::Signer;
+use crate::time_to_url::TimeToUrl;
 
 /// The GitHub API when `PREVIEW_GITHUB_API` is unset.
 pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
@@ -38,6 +39,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// What the build cache holds, for the launch form.
     pub cached_builds: CachedBuilds,
+    /// When each finished preview got its URL, for the past list.
+    pub time_to_url: TimeToUrl,
 }
 
 impl Deref for AppState {
@@ -78,6 +81,7 @@ impl AppState {
             )?,
             secure_cookies: env("PREVIEW_COOKIE_SECURE").is_some_and(|v| v == "true" || v == "1"),
             cached_builds: CachedBuilds::default(),
+            time_to_url: TimeToUrl::default(),
         }))
     }
 

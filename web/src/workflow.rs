@@ -61,6 +61,8 @@ pub struct PastPreview {
     pub started: DateTime<Utc>,
     /// When it ended.
     pub stopped: DateTime<Utc>,
+    /// When its URL worked (never, for a preview that failed before).
+    pub ready_at: Option<DateTime<Utc>>,
 }
 
 impl PastPreview {
@@ -68,6 +70,12 @@ impl PastPreview {
     pub fn minutes(&self) -> u64 {
         let secs = (self.stopped - self.started).num_seconds().max(0);
         u64::try_from(secs).unwrap_or(0).div_ceil(60)
+    }
+
+    /// Minutes from Launch to a working URL (rounded to the nearest), if it got one.
+    pub fn minutes_to_url(&self) -> Option<u64> {
+        let secs = (self.ready_at? - self.started).num_seconds().max(0);
+        Some(u64::try_from(secs).unwrap_or(0).saturating_add(30) / 60)
     }
 }
 
@@ -155,9 +163,14 @@ pub async fn overview(state: &AppState) -> Result<Overview, WebError> {
         },
         async { ctx.config().await.map_err(WebError::from) },
     )?;
+    let mut past = past_previews(&recent);
+    state
+        .time_to_url
+        .fill(&state.clients.sfn, &mut past, |id| state.execution_arn(id))
+        .await;
     Ok(Overview {
         live: live_previews(&running, &found),
-        past: past_previews(&recent),
+        past,
         config,
     })
 }
@@ -221,6 +234,7 @@ pub fn past_previews(recent: &[ExecutionListItem]) -> Vec<PastPreview> {
                 status: ex.status().as_str().to_string(),
                 started: to_utc(Some(ex.start_date()))?,
                 stopped: to_utc(ex.stop_date())?,
+                ready_at: None,
             })
         })
         .take(PAST_SHOWN)

@@ -337,6 +337,15 @@ async fn launch_extend_by_button_and_link_then_stop() {
         )),
         "listed as past: {past}"
     );
+    let row = past
+        .split(&format!(r#"<a href="/previews/{id}">"#))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap();
+    assert!(
+        !row.contains("<td>—</td>"),
+        "its time to URL is known: {row}"
+    );
 }
 
 /// The preview id a launch redirected to.

@@ -178,8 +178,12 @@ fn past_table(past: &[PastPreview], per_hour: Option<Usd>) -> String {
             let cost = per_hour
                 .map(|h| h.for_minutes(p.minutes()).to_string())
                 .unwrap_or_else(|| "—".into());
+            let to_url = p
+                .minutes_to_url()
+                .map(duration)
+                .unwrap_or_else(|| "—".into());
             format!(
-                r#"<tr><td><a href="/previews/{0}">{0}</a></td><td>{1}</td><td>{2}</td><td>{3}</td><td>{cost}</td></tr>"#,
+                r#"<tr><td><a href="/previews/{0}">{0}</a></td><td>{1}</td><td>{2}</td><td>{to_url}</td><td>{3}</td><td>{cost}</td></tr>"#,
                 esc(&p.id),
                 outcome(&p.status),
                 p.started.format("%Y-%m-%d %H:%M UTC"),
@@ -188,7 +192,7 @@ fn past_table(past: &[PastPreview], per_hour: Option<Usd>) -> String {
         })
         .collect();
     format!(
-        "<table class=\"stack\"><thead><tr><th>Preview</th><th>Outcome</th><th>Started</th><th>Lived</th><th>Estimated cost</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<table class=\"stack\"><thead><tr><th>Preview</th><th>Outcome</th><th>Started</th><th>Time to URL</th><th>Lived</th><th>Estimated cost</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 }
 
@@ -365,12 +369,22 @@ mod tests {
     fn overview(live: Vec<LivePreview>) -> Overview {
         Overview {
             live,
-            past: vec![PastPreview {
-                id: "dsp-b1-x".into(),
-                status: "FAILED".into(),
-                started: "2026-11-28T10:00:00Z".parse().unwrap(),
-                stopped: "2026-11-28T11:05:30Z".parse().unwrap(),
-            }],
+            past: vec![
+                PastPreview {
+                    id: "dsp-b1-x".into(),
+                    status: "FAILED".into(),
+                    started: "2026-11-28T10:00:00Z".parse().unwrap(),
+                    stopped: "2026-11-28T11:05:30Z".parse().unwrap(),
+                    ready_at: None,
+                },
+                PastPreview {
+                    id: "dsp-b2-x".into(),
+                    status: "SUCCEEDED".into(),
+                    started: "2026-11-28T12:00:00Z".parse().unwrap(),
+                    stopped: "2026-11-28T14:00:00Z".parse().unwrap(),
+                    ready_at: "2026-11-28T12:21:20Z".parse().ok(),
+                },
+            ],
             config: Config::default(),
         }
     }
@@ -414,7 +428,14 @@ mod tests {
         );
         assert!(html.contains("every slot busy all month = $456"), "{html}");
         assert!(html.contains("<td>failed</td>"));
-        assert!(html.contains("<td>1h 06m</td><td>$0.23</td>"), "{html}");
+        assert!(
+            html.contains("<td>—</td><td>1h 06m</td><td>$0.23</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>0h 21m</td><td>2h 00m</td>"),
+            "time to URL: {html}"
+        );
     }
 
     #[test]

@@ -103,6 +103,7 @@ pub async fn world_full(
         github: GitHub::new(&github_api, None).unwrap(),
         secure_cookies: false,
         cached_builds: Default::default(),
+        time_to_url: Default::default(),
     });
     World {
         app: router(state.clone()),
