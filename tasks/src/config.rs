@@ -78,7 +78,7 @@ impl Default for Config {
             env_allowlist: [
                 "dspace__P__name",
                 "webui__P__*",
-                "researcher-profile__P__*",
+                "researcher__D__profile__P__*",
                 "orcid__P__*",
                 "authority__P__*",
                 "identifiers__P__*",

@@ -9,7 +9,7 @@ use axum::{Form, Router};
 use chrono::{Duration, Utc};
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{
-    PreviewRequest, SampleContent, SourceInput, ValidRequest, BACKEND_REPO, UI_REPO,
+    env_key, PreviewRequest, SampleContent, SourceInput, ValidRequest, BACKEND_REPO, UI_REPO,
 };
 use preview_tasks::logs::LogLine;
 use serde::Deserialize;
@@ -161,8 +161,8 @@ pub fn request_from_form(form: &LaunchForm, requester: &str) -> Result<PreviewRe
     })
 }
 
-/// `key=value` lines as DSpace environment overrides: `dspace.name` becomes `dspace__P__name`, the
-/// form DSpace's Docker images read; the allowlist is checked by validation.
+/// `key=value` lines as DSpace environment overrides: `dspace.name` becomes `dspace__P__name` and
+/// `-` becomes `__D__`, the form DSpace's Docker images read; the allowlist is checked by validation.
 pub fn env_from_form(text: &str) -> Result<BTreeMap<String, String>, WebError> {
     let mut env = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
@@ -176,7 +176,7 @@ pub fn env_from_form(text: &str) -> Result<BTreeMap<String, String>, WebError> {
                 n + 1
             )));
         };
-        let key = key.trim().replace('.', "__P__");
+        let key = env_key(key.trim());
         if key.is_empty() {
             return Err(WebError::BadRequest(format!(
                 "configuration line {} has no key before '='",

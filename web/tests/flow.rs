@@ -444,7 +444,10 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
                 ("ui_pr", "4321"),
                 ("backend_pr", "9876"),
                 ("paired", "1"),
-                ("env", "dspace.name=Test repository"),
+                (
+                    "env",
+                    "dspace.name=Test repository\nresearcher-profile.entity-type=Person",
+                ),
                 ("sample_content", "aip"),
             ],
         )
@@ -457,6 +460,8 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
         r#"href="https://github.com/DSpace/DSpace/pull/9876""#,
         r#"href="https://github.com/DSpace/dspace-angular/pull/4321""#,
         "dspace__P__name=Test repository",
+        // A dash is DSpace's __D__, which the default allowlist entry matches.
+        "researcher__D__profile__P__entity__D__type=Person",
         "<dd>aip</dd>",
         "<dd>alice</dd>",
     ] {

@@ -368,6 +368,17 @@ fn validate_env(
     Ok(env.clone())
 }
 
+/// A `local.cfg` key as the environment variable DSpace's images read: `.` is `__P__` and `-` is
+/// `__D__` (`researcher-profile.entity-type` → `researcher__D__profile__P__entity__D__type`).
+pub fn env_key(cfg_key: &str) -> String {
+    cfg_key.replace('.', "__P__").replace('-', "__D__")
+}
+
+/// The `local.cfg` key of such a variable (or of an allowlist pattern), for people to read.
+pub fn cfg_key(env_key: &str) -> String {
+    env_key.replace("__P__", ".").replace("__D__", "-")
+}
+
 fn key_matches(pattern: &str, key: &str) -> bool {
     let key_ok = !key.is_empty()
         && key.len() <= 100
@@ -576,6 +587,24 @@ mod tests {
         let mut q = request(vec![pr("DSpace/DSpace", 1)]);
         q.env.insert("dspace__P__name".into(), "$(id)".into());
         assert!(message(q.validate(&rules())).contains("without quotes"));
+    }
+
+    #[test]
+    fn dashes_in_cfg_keys_become_dspaces_d_marker_and_match_the_default_allowlist() {
+        let key = env_key("researcher-profile.entity-type");
+        assert_eq!(key, "researcher__D__profile__P__entity__D__type");
+        assert_eq!(cfg_key(&key), "researcher-profile.entity-type");
+        let defaults = crate::config::Config::default().request_rules();
+        let mut r = request(vec![pr("DSpace/DSpace", 1)]);
+        r.env.insert(key, "Person".into());
+        assert_eq!(r.validate(&defaults).unwrap().env.len(), 1);
+        assert!(
+            defaults.env_allowlist.iter().all(|p| p
+                .trim_end_matches('*')
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')),
+            "every default entry can match a key (no '-' or '.')"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use preview_tasks::domain::cost::{self, Usd};
-use preview_tasks::domain::request::{BACKEND_REPO, UI_REPO};
+use preview_tasks::domain::request::{cfg_key, BACKEND_REPO, UI_REPO};
 
 use super::{admin_hint, buttons, countdown, esc, layout, link, notice};
 use crate::workflow::{LivePreview, Overview, PastPreview};
@@ -330,7 +330,7 @@ fn launch_form(h: &Home) -> String {
         allowed = config
             .env_allowlist
             .iter()
-            .map(|k| format!("<code>{}</code>", esc(&k.replace("__P__", "."))))
+            .map(|k| format!("<code>{}</code>", esc(&cfg_key(k))))
             .collect::<Vec<_>>()
             .join(", "),
         estimate = estimate(h),
