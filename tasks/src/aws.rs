@@ -87,7 +87,7 @@ impl Ctx {
             }
         }
         let mut config = self.base.clone();
-        config.apply_overrides(overrides.iter().map(|(n, v)| (n.as_str(), v.as_str())))?;
+        config.apply_overrides(overrides.iter().map(|(n, v)| (n.as_str(), v.as_str())));
         Ok(config)
     }
 }

@@ -53,6 +53,17 @@ pub struct Config {
     pub launches_per_user_per_hour: u32,
     /// The ECR repository URI where instances keep built images (`…/preview-cache`); no cache when unset.
     pub build_cache_repository: Option<String>,
+    /// Run-time dials that were set but could not be used (their defaults apply instead).
+    pub ignored_dials: Vec<IgnoredDial>,
+}
+
+/// A run-time dial an operator set that could not be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredDial {
+    /// The SSM parameter's name.
+    pub parameter: String,
+    /// What is wrong with it.
+    pub reason: String,
 }
 
 impl Default for Config {
@@ -90,6 +101,7 @@ impl Default for Config {
             hourly_price_usd: None,
             launches_per_user_per_hour: 4,
             build_cache_repository: None,
+            ignored_dials: Vec::new(),
         }
     }
 }
@@ -175,22 +187,41 @@ impl Config {
         Ok(())
     }
 
-    /// Applies run-time overrides read from SSM (`name` is the full parameter name).
-    pub fn apply_overrides<'a>(
-        &mut self,
-        params: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<(), StepError> {
+    /// Applies run-time overrides read from SSM (`name` is the full parameter name). An operator's
+    /// typo must not stop live previews or the home page: a dial that is unknown or malformed is
+    /// skipped (its default stays), and TTL dials that contradict each other fall back together.
+    /// What was skipped is logged and kept in [`Config::ignored_dials`] for the home page.
+    pub fn apply_overrides<'a>(&mut self, params: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let defaults = self.clone();
         for (name, value) in params {
             let key = name.rsplit('/').next().unwrap_or(name);
-            if !RUNTIME_KEYS.contains(&key) {
-                return Err(StepError::Config(format!(
-                    "SSM parameter {name} is not a run-time dial; allowed: {}",
+            let applied = if RUNTIME_KEYS.contains(&key) {
+                self.set(key, value).map_err(|e| e.to_string())
+            } else {
+                Err(format!(
+                    "not a run-time dial; allowed: {}",
                     RUNTIME_KEYS.join(", ")
-                )));
+                ))
+            };
+            if let Err(reason) = applied {
+                self.ignore(name, reason);
             }
-            self.set(key, value)?;
         }
-        self.check()
+        if let Err(e) = self.check() {
+            self.min_ttl_minutes = defaults.min_ttl_minutes;
+            self.default_ttl_minutes = defaults.default_ttl_minutes;
+            self.max_lifetime_minutes = defaults.max_lifetime_minutes;
+            self.health_poll_interval_seconds = defaults.health_poll_interval_seconds;
+            self.ignore("TTL dials", format!("{e}; the deployment's values apply"));
+        }
+    }
+
+    fn ignore(&mut self, parameter: &str, reason: String) {
+        tracing::warn!(%parameter, %reason, "run-time dial ignored");
+        self.ignored_dials.push(IgnoredDial {
+            parameter: parameter.to_string(),
+            reason,
+        });
     }
 
     /// Cross-field sanity, so a bad override fails loudly instead of misbehaving.
@@ -350,17 +381,45 @@ mod tests {
     #[test]
     fn ssm_overrides_only_runtime_dials() {
         let mut c = Config::default();
-        c.apply_overrides([("/dspace-preview/x/config/max-live", "1")])
-            .unwrap();
-        assert_eq!(c.max_live, 1);
-        let err = c
-            .apply_overrides([("/dspace-preview/x/config/stack", "y")])
-            .unwrap_err();
-        assert!(err.to_string().contains("not a run-time dial"));
-        let err = c
-            .apply_overrides([("/dspace-preview/x/config/default-ttl-minutes", "10")])
-            .unwrap_err();
-        assert!(err.to_string().contains("min (30) <= default (10)"));
+        c.apply_overrides([("/dspace-preview/x/config/max-live", "1")]);
+        assert_eq!((c.max_live, c.ignored_dials.len()), (1, 0));
+        c.apply_overrides([("/dspace-preview/x/config/stack", "y")]);
+        assert_eq!(c.stack, "dspace-preview");
+        assert!(c.ignored_dials[0].reason.contains("not a run-time dial"));
+    }
+
+    #[test]
+    fn a_malformed_dial_is_ignored_and_the_others_apply() {
+        let mut c = Config::default();
+        c.apply_overrides([
+            ("/dspace-preview/x/config/max-live", "three"),
+            ("/dspace-preview/x/config/launches-per-user-per-hour", "9"),
+        ]);
+        assert_eq!((c.max_live, c.launches_per_user_per_hour), (3, 9));
+        assert_eq!(c.ignored_dials.len(), 1);
+        assert_eq!(
+            c.ignored_dials[0].parameter,
+            "/dspace-preview/x/config/max-live"
+        );
+        assert!(
+            c.ignored_dials[0].reason.contains("whole number"),
+            "{:?}",
+            c.ignored_dials
+        );
+    }
+
+    #[test]
+    fn contradicting_ttl_dials_fall_back_together() {
+        let mut c = Config::default();
+        c.apply_overrides([
+            ("/dspace-preview/x/config/default-ttl-minutes", "10"),
+            ("/dspace-preview/x/config/max-live", "5"),
+        ]);
+        assert_eq!((c.default_ttl_minutes, c.max_live), (120, 5));
+        assert!(c.ignored_dials[0]
+            .reason
+            .contains("min (30) <= default (10)"));
+        c.check().unwrap();
     }
 
     #[test]

@@ -310,6 +310,29 @@ async fn operators_change_the_limit_at_run_time() {
 }
 
 #[tokio::test]
+async fn a_malformed_dial_is_ignored_and_steps_go_on() {
+    let ctx = ctx(2).await;
+    ctx.clients
+        .ssm
+        .put_parameter()
+        .name(format!("{}max-live", ctx.base.names().config_path()))
+        .value("three")
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let config = ctx.config().await.expect("a bad dial is no error");
+    assert_eq!(config.max_live, 2, "the deployment's value applies");
+    assert_eq!(config.ignored_dials.len(), 1);
+    assert!(capacity(&ctx, 1).await.is_ok());
+    assert!(capacity(&ctx, 2).await.is_ok());
+    assert!(matches!(
+        capacity(&ctx, 3).await,
+        Err(StepError::NoFreeSlot { max: 2 })
+    ));
+}
+
+#[tokio::test]
 async fn ending_twice_and_ending_a_vanished_instance_are_fine() {
     let ctx = ctx(3).await;
     let id = preview_id(4);

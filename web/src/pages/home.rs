@@ -282,6 +282,13 @@ fn launch_form(h: &Home) -> String {
         .iter()
         .map(|n| format!(r#"<p class="msg">{}</p>"#, esc(n)))
         .collect();
+    for dial in &h.overview.config.ignored_dials {
+        notes.push_str(&format!(
+            r#"<p class="msg err ignored-dial" role="alert">Run-time dial <code>{}</code> is ignored: {}. Its default applies until it is fixed in SSM Parameter Store.</p>"#,
+            esc(&dial.parameter),
+            esc(&dial.reason)
+        ));
+    }
     if !h.choices.cached.is_empty() {
         notes.push_str(&format!(
             r#"<p class="msg" id="cached-builds">A cached build exists for {}: a preview of it starts without building (minutes instead of a build).</p>"#,
@@ -412,6 +419,22 @@ mod tests {
         let html = render(&overview(vec![]), &form, Some("bad <b>"));
         assert!(!html.contains("<script>") && !html.contains("<b>"));
         assert!(html.contains("bad &lt;b&gt;"));
+    }
+
+    #[test]
+    fn an_ignored_dial_is_named_on_the_page() {
+        let mut o = overview(vec![]);
+        o.config
+            .ignored_dials
+            .push(preview_tasks::config::IgnoredDial {
+                parameter: "/dspace-preview/dspace-preview/config/max-live".into(),
+                reason: "PREVIEW_MAX_LIVE must be a whole number, got 'three'".into(),
+            });
+        let html = render(&o, &LaunchForm::default(), None);
+        assert!(
+            html.contains("Run-time dial <code>/dspace-preview/dspace-preview/config/max-live</code> is ignored: PREVIEW_MAX_LIVE must be a whole number, got &#39;three&#39;."),
+            "{html}"
+        );
     }
 
     #[test]
