@@ -293,15 +293,7 @@ async fn retried_steps_do_not_double_up() {
 #[tokio::test]
 async fn operators_change_the_limit_at_run_time() {
     let ctx = ctx(3).await;
-    ctx.clients
-        .ssm
-        .put_parameter()
-        .name(format!("{}max-live", ctx.base.names().config_path()))
-        .value("1")
-        .r#type(ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    set_dial(&ctx, "max-live", "1").await;
     assert!(capacity(&ctx, 1).await.is_ok());
     assert!(matches!(
         capacity(&ctx, 2).await,
@@ -309,18 +301,23 @@ async fn operators_change_the_limit_at_run_time() {
     ));
 }
 
-#[tokio::test]
-async fn a_malformed_dial_is_ignored_and_steps_go_on() {
-    let ctx = ctx(2).await;
+/// What an operator does to change a dial at run time.
+async fn set_dial(ctx: &Ctx, key: &str, value: &str) {
     ctx.clients
         .ssm
         .put_parameter()
-        .name(format!("{}max-live", ctx.base.names().config_path()))
-        .value("three")
+        .name(format!("{}{key}", ctx.base.names().config_path()))
+        .value(value)
         .r#type(ParameterType::String)
         .send()
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_malformed_dial_is_ignored_and_steps_go_on() {
+    let ctx = ctx(2).await;
+    set_dial(&ctx, "max-live", "three").await;
     let config = ctx.config().await.expect("a bad dial is no error");
     assert_eq!(config.max_live, 2, "the deployment's value applies");
     assert_eq!(config.ignored_dials.len(), 1);
