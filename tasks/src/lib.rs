@@ -18,6 +18,7 @@ pub mod registry;
 pub mod slots;
 pub mod step;
 pub mod steps;
+pub mod stop_request;
 pub mod user_data;
 
 pub use aws::{Clients, Ctx};

@@ -51,6 +51,12 @@ impl Names {
         format!("{}/task-token", self.preview_path(id))
     }
 
+    /// A stop asked for while no task token waits (building, or between two waits): the health
+    /// step and the await-expiry step honour it.
+    pub fn stop_request(&self, id: &PreviewId) -> String {
+        format!("{}/stop-request", self.preview_path(id))
+    }
+
     /// The preview's DSpace admin password (SecureString), made by the launch step.
     pub fn admin_password(&self, id: &PreviewId) -> String {
         format!("{}/admin-password", self.preview_path(id))
