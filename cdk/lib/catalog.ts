@@ -31,21 +31,27 @@ export interface StepSpec {
   readonly bin: string;
   /** The construct id. */
   readonly id: string;
-  /** Lambda timeout in seconds (at most the ASL's TimeoutSeconds for the state). */
+  /**
+   * Lambda timeout in seconds, strictly less than the ASL's TimeoutSeconds of every state that
+   * runs it: a state that timed out must have no invocation left that could still write (say,
+   * take a capacity slot after the Catch released it).
+   */
   readonly timeoutSeconds: number;
   /** The ASL placeholder this function's ARN fills, if it is a state machine task. */
   readonly placeholder?: string;
 }
 
-/** The seven steps of the state machine and the reaper. */
+/** The steps of the state machine and the reaper. */
 export const STEPS: readonly StepSpec[] = [
   { bin: 'check-capacity', id: 'CheckCapacity', timeoutSeconds: 60, placeholder: 'CheckCapacityFunctionArn' },
   { bin: 'launch', id: 'Launch', timeoutSeconds: 120, placeholder: 'LaunchFunctionArn' },
   // Polls for up to health-poll-budget-seconds (600) per invocation; the ASL allows 900.
-  { bin: 'check-health', id: 'CheckHealth', timeoutSeconds: 900, placeholder: 'CheckHealthFunctionArn' },
+  { bin: 'check-health', id: 'CheckHealth', timeoutSeconds: 840, placeholder: 'CheckHealthFunctionArn' },
   { bin: 'record-url', id: 'RecordUrl', timeoutSeconds: 120, placeholder: 'RecordUrlFunctionArn' },
   { bin: 'await-expiry', id: 'AwaitExpiry', timeoutSeconds: 60, placeholder: 'AwaitExpiryFunctionArn' },
   { bin: 'extend', id: 'Extend', timeoutSeconds: 120, placeholder: 'ExtendFunctionArn' },
+  // Returns a preview to its wait after a failed extend: time math only, no AWS call.
+  { bin: 'resume-wait', id: 'ResumeWait', timeoutSeconds: 30, placeholder: 'ResumeWaitFunctionArn' },
   { bin: 'terminate', id: 'Terminate', timeoutSeconds: 120, placeholder: 'TerminateFunctionArn' },
   { bin: 'reaper', id: 'Reaper', timeoutSeconds: 300 },
 ];

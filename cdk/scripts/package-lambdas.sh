@@ -6,7 +6,7 @@
 #   cdk/scripts/package-lambdas.sh --dry-run    # print what it would build
 #
 # Output: <target>/lambda/<bin>/bootstrap.zip for the steps and the reaper
-#   (check-capacity launch check-health record-url await-expiry extend terminate reaper)
+#   (check-capacity launch check-health record-url await-expiry extend resume-wait terminate reaper)
 #   and the web app (dspace-preview-web) once the web/ crate exists.
 # <target> is $CARGO_TARGET_DIR or <repo>/target; the CDK app reads <repo>/target/lambda unless
 # given -c lambdaDir=<target>/lambda.
@@ -30,7 +30,7 @@ for arg in "$@"; do
   esac
 done
 
-step_bins=(check-capacity launch check-health record-url await-expiry extend terminate reaper)
+step_bins=(check-capacity launch check-health record-url await-expiry extend resume-wait terminate reaper)
 web_bin=dspace-preview-web
 target="${CARGO_TARGET_DIR:-$repo/target}"
 

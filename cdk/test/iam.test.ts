@@ -177,6 +177,10 @@ describe('IAM', () => {
     assert.deepEqual(reaper[0].resources, [`arn:aws:states:eu-west-1:111122223333:execution:${D}:*`]);
   });
 
+  it('gives resume-wait nothing but its own log group (it only does time math)', () => {
+    assert.deepEqual(statementsOf(json, 'resume-wait').map((s) => s.sid), ['OwnLogGroup']);
+  });
+
   it('gives each function its own role that writes only to its own log group', () => {
     const fns = resourcesOfType(json, 'AWS::Lambda::Function');
     const roles = new Set(fns.map(([id]) => roleOfFunction(json, id)));

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
+import { STEPS } from '../lib/catalog';
 import { CDK_DIR, fakeLambdaDir } from './helpers';
 
 /** The environment of a machine with no AWS account: no credentials, no profile, no IMDS. */
@@ -34,7 +35,7 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
     const template = JSON.parse(fs.readFileSync(path.join(out, 'DspacePreview.template.json'), 'utf8'));
     const types = Object.values(template.Resources as Record<string, any>).map((x) => x.Type);
     assert.ok(types.includes('AWS::StepFunctions::StateMachine'));
-    assert.equal(types.filter((t) => t === 'AWS::Lambda::Function').length, 9);
+    assert.equal(types.filter((t) => t === 'AWS::Lambda::Function').length, STEPS.length + 1, 'the steps, the reaper and the web app');
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     assert.ok(manifest.artifacts.DspacePreview, 'stack artifact in the cloud assembly');
   });
