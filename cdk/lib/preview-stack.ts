@@ -532,6 +532,20 @@ export class PreviewStack extends cdk.Stack {
         resources: [param(`${root}/previews/*/task-token`)],
       }),
     );
+    // Stop in every phase: a stop asked for while no task token waits is left at
+    // previews/<id>/stop-request (the web app writes it); the health poll and the wait act on it.
+    const stopRequests = param(`${root}/previews/*/stop-request`);
+    grant(
+      ['check-health', 'await-expiry'],
+      new iam.PolicyStatement({ sid: 'ReadStopRequests', actions: ['ssm:GetParameter'], resources: [stopRequests] }),
+    );
+    grant(
+      ['await-expiry'],
+      // A stop request found while parking the token completes the wait as a stop at once. The ARN
+      // is built from the state machine's name: a token of the construct would make this role's
+      // policy depend on the state machine, which depends on this function (a cycle).
+      new iam.PolicyStatement({ sid: 'CompleteOwnWaitWithStop', actions: ['states:SendTaskSuccess'], resources: [stateMachineArn] }),
+    );
     grant(
       ['reaper'],
       new iam.PolicyStatement({
@@ -794,11 +808,11 @@ export class PreviewStack extends cdk.Stack {
         }),
       );
       web.addToRolePolicy(
-        // Task-token callbacks support no resource-level permissions in IAM: the token itself,
-        // read from /dspace-preview/<deployment>/previews/*, is the capability.
+        // Extend and stop complete the wait; the token itself, read from
+        // /dspace-preview/<deployment>/previews/*, is the capability. It never fails a task.
         new iam.PolicyStatement({
           sid: 'ExtendAndStopCallbacks',
-          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          actions: ['states:SendTaskSuccess'],
           resources: ['*'],
         }),
       );
@@ -812,6 +826,10 @@ export class PreviewStack extends cdk.Stack {
           actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
           resources: [param(`${root}/previews/*`), ...pathArns(`${root}/config`), ...pathArns(`${root}/slots`)],
         }),
+      );
+      web.addToRolePolicy(
+        // Stop while no task token waits (building, between two waits): the steps pick it up.
+        new iam.PolicyStatement({ sid: 'RequestStops', actions: ['ssm:PutParameter'], resources: [stopRequests] }),
       );
       web.addToRolePolicy(
         // The per-person launch rate limit keeps each person's recent launch times here.

@@ -171,6 +171,11 @@ export function arnMatches(pattern: string, arn: string): boolean {
   return re.test(arn);
 }
 
+/** The Allow statements letting `action` on `arn` (no Deny evaluated). */
+export function allows(list: Statement[], action: string, arn: string): Statement[] {
+  return granting(list, action).filter((s) => s.resources.some((r) => arnMatches(r, arn)));
+}
+
 /** The logical id of the role in the previews' instance profile. */
 export function instanceRoleId(json: any): string {
   const profiles = resourcesOfType(json, 'AWS::IAM::InstanceProfile');

@@ -149,9 +149,10 @@ describe('IAM', () => {
     const arnOf = (r: string) => r.replace(/^arn:aws:states:eu-west-1:111122223333:/, '');
     for (const s of states) {
       for (const a of s.actions) {
-        if (a === 'states:SendTaskSuccess' || a === 'states:SendTaskFailure') {
+        if (a === 'states:SendTaskSuccess') {
+          // Extend and stop complete the wait; the web app never fails a task.
           assert.deepEqual(s.resources, ['*']);
-          assert.deepEqual(s.actions.sort(), ['states:SendTaskFailure', 'states:SendTaskSuccess']);
+          assert.deepEqual(s.actions, ['states:SendTaskSuccess']);
         } else if (['states:StartExecution', 'states:ListExecutions'].includes(a)) {
           assert.deepEqual(s.resources.map(arnOf), [`stateMachine:${D}`]);
         } else if (['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'].includes(a)) {
@@ -164,11 +165,13 @@ describe('IAM', () => {
       assert.ok(actions.has(a), `web needs ${a}`);
     }
     assert.ok(!actions.has('ec2:RunInstances') && !actions.has('ec2:TerminateInstances'));
-    // It writes only its launch rate-limit parameters, never a preview's or a dial.
-    const puts = web.filter((s) => s.actions.includes('ssm:PutParameter'));
-    assert.equal(puts.length, 1);
-    assert.equal(puts[0].resources.length, 1);
-    assert.match(puts[0].resources[0], new RegExp(`:parameter/dspace-preview/${D}/users/\\*$`));
+    // It writes only its launch rate-limit parameters and stop requests, never another parameter
+    // of a preview, nor a dial.
+    const puts = web.filter((s) => s.actions.includes('ssm:PutParameter')).flatMap((s) => s.resources);
+    assert.deepEqual(puts.map((r) => r.replace(/^.*:parameter\//, '')).sort(), [
+      `dspace-preview/${D}/previews/*/stop-request`,
+      `dspace-preview/${D}/users/*`,
+    ]);
   });
 
   it("limits the reaper's execution checks to our state machine", () => {

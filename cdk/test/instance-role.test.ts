@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import {
   Statement,
   actionMatches,
+  allows,
   arnMatches,
   defaultStack,
   functionId,
@@ -32,11 +33,6 @@ const BUILD_CACHE_ARN = 'arn:aws:ecr:eu-west-1:111122223333:repository/dspace-pr
 /** Parameter actions the instance must never be allowed (and is explicitly denied). */
 const PARAMETER_READS = ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:GetParameterHistory'];
 const PARAMETER_WRITES = ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:DeleteParameters', 'ssm:LabelParameterVersion'];
-
-/** Is `action` on `arn` allowed by any of these statements (Allow only, no Deny evaluated)? */
-function allows(list: Statement[], action: string, arn: string): Statement[] {
-  return granting(list, action).filter((s) => s.resources.some((r) => arnMatches(r, arn)));
-}
 
 /** Is `action` on `arn` denied by any of these statements? */
 function denies(list: Statement[], action: string, arn: string): boolean {
