@@ -16,6 +16,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as r53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -554,6 +555,16 @@ export class PreviewStack extends cdk.Stack {
         resources: [executionsArn],
       }),
     );
+    // When a preview's instance dies while its execution waits, the reaper ends the wait as
+    // InstanceGone with the stored token. Tokens belong to the state machine, hence its ARN.
+    grant(
+      ['reaper'],
+      new iam.PolicyStatement({ sid: 'ReadTaskTokens', actions: ['ssm:GetParameter'], resources: [param(`${root}/previews/*/task-token`)] }),
+    );
+    grant(
+      ['reaper'],
+      new iam.PolicyStatement({ sid: 'FailWaitsOfGoneInstances', actions: ['states:SendTaskFailure'], resources: [stateMachineArn] }),
+    );
 
     // check-health: Run Command on our instances only, with the one document it uses.
     grant(
@@ -710,13 +721,53 @@ export class PreviewStack extends cdk.Stack {
       if (spec.placeholder) fn[spec.bin].grantInvoke(sm);
     }
 
-    // ---- the reaper, on a schedule ----
+    // ---- the reaper: on a schedule, and at once when an execution or an instance ends ----
     const reaperMinutes = props.reaperIntervalMinutes ?? 5;
     new events.Rule(this, 'ReaperSchedule', {
       description: `dspace-preview ${d}: end previews whose execution is gone or whose lifetime is over`,
       schedule: events.Schedule.rate(cdk.Duration.minutes(reaperMinutes)),
+      // The next run comes soon enough.
       targets: [new targets.LambdaFunction(fn['reaper'], { retryAttempts: 0 })],
     });
+    // An event the reaper could not be given within the hour of retries lands here; the schedule
+    // still finds what it was about, only later.
+    const reaperDeadLetters = new sqs.Queue(this, 'ReaperDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: cdk.Duration.days(14),
+    });
+    const reaperOnEvent = new targets.LambdaFunction(fn['reaper'], {
+      retryAttempts: 10,
+      maxEventAge: cdk.Duration.hours(1),
+      deadLetterQueue: reaperDeadLetters,
+    });
+    // EventBridge cannot match EC2 events by tag: every instance of the account triggers the
+    // reaper, which acts only on instances tagged with this deployment.
+    const reaperEvents: Record<string, { description: string; eventPattern: events.EventPattern }> = {
+      ReaperOnExecutionEnd: {
+        description: `dspace-preview ${d}: clean up at once after an execution failed, timed out or was stopped`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { stateMachineArn: [stateMachineArn], status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+        },
+      },
+      ReaperOnInstanceEnd: {
+        description: `dspace-preview ${d}: end the preview of an instance that stops or terminates`,
+        eventPattern: {
+          source: ['aws.ec2'],
+          detailType: ['EC2 Instance State-change Notification'],
+          detail: { state: ['shutting-down', 'terminated', 'stopping', 'stopped'] },
+        },
+      },
+      ReaperOnSpotInterruption: {
+        description: `dspace-preview ${d}: end the preview of a spot instance about to be reclaimed`,
+        eventPattern: { source: ['aws.ec2'], detailType: ['EC2 Spot Instance Interruption Warning'] },
+      },
+    };
+    for (const [id, rule] of Object.entries(reaperEvents)) {
+      new events.Rule(this, id, { ...rule, targets: [reaperOnEvent] });
+    }
 
     // ---- alarms ----
     const topic = props.alarmEmail ? new sns.Topic(this, 'Alarms', { displayName: `dspace-preview ${d}` }) : undefined;

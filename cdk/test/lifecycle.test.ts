@@ -1,11 +1,11 @@
 /**
  * Nothing ends a healthy preview early, nothing is left behind: who may stop a preview in each
- * phase, who may complete or fail its wait.
+ * phase, who may complete or fail its wait, and what wakes the reaper.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { allows, defaultStack, functionId, granting, roleOfFunction, statements, statementsOf } from './helpers';
+import { allows, defaultStack, functionId, granting, render, resourcesOfType, roleOfFunction, statements, statementsOf } from './helpers';
 
 const D = 'dspace-preview';
 const ID = 'dsp-b9876-202611281930-0001';
@@ -57,7 +57,66 @@ describe('stop in every phase', () => {
     }
   });
 
-  it('never lets the web app fail a task', () => {
-    assert.deepEqual(granting(statementsOf(json, 'web'), 'states:SendTaskFailure'), []);
+});
+
+describe('the reaper, woken by events', () => {
+  const { json, template } = defaultStack();
+  const reaper = functionId(json, 'reaper');
+  const eventRules = resourcesOfType(json, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+
+  it('runs when an execution of this state machine fails, times out or is stopped', () => {
+    const states = eventRules.filter(([, r]) => r.Properties.EventPattern.source[0] === 'aws.states');
+    assert.equal(states.length, 1);
+    const pattern = states[0][1].Properties.EventPattern;
+    assert.deepEqual(pattern['detail-type'], ['Step Functions Execution Status Change']);
+    assert.deepEqual(pattern.detail.stateMachineArn.map((a: any) => render(a)), [STATE_MACHINE_ARN]);
+    assert.deepEqual(pattern.detail.status, ['FAILED', 'TIMED_OUT', 'ABORTED']);
+  });
+
+  it('runs when any instance stops or terminates, and on spot interruption warnings (it checks the tags)', () => {
+    const ec2 = eventRules.map(([, r]) => r.Properties.EventPattern).filter((p) => p.source[0] === 'aws.ec2');
+    assert.deepEqual(ec2, [
+      {
+        source: ['aws.ec2'],
+        'detail-type': ['EC2 Instance State-change Notification'],
+        detail: { state: ['shutting-down', 'terminated', 'stopping', 'stopped'] },
+      },
+      { source: ['aws.ec2'], 'detail-type': ['EC2 Spot Instance Interruption Warning'] },
+    ]);
+  });
+
+  it('retries each event for an hour, then keeps it in an encrypted dead-letter queue', () => {
+    assert.equal(eventRules.length, 3);
+    const [[queueId, queue]] = resourcesOfType(json, 'AWS::SQS::Queue');
+    assert.equal(queue.Properties.SqsManagedSseEnabled, true);
+    for (const [id, rule] of eventRules) {
+      assert.equal(rule.Properties.Targets.length, 1, id);
+      const [target] = rule.Properties.Targets;
+      assert.deepEqual(target.Arn, { 'Fn::GetAtt': [reaper, 'Arn'] }, id);
+      assert.deepEqual(target.RetryPolicy, { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 10 }, id);
+      assert.deepEqual(target.DeadLetterConfig, { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } }, id);
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [reaper, 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [id, 'Arn'] },
+      });
+    }
+    // Only EventBridge, only for these rules, may drop events there; and only over TLS.
+    const [[, policy]] = resourcesOfType(json, 'AWS::SQS::QueuePolicy');
+    const sends = policy.Properties.PolicyDocument.Statement.filter((s: any) => s.Effect === 'Allow');
+    assert.deepEqual(sends.map((s: any) => s.Principal), eventRules.map(() => ({ Service: 'events.amazonaws.com' })));
+    assert.deepEqual(sends.map((s: any) => s.Condition.ArnEquals['aws:SourceArn']['Fn::GetAtt'][0]).sort(), eventRules.map(([id]) => id).sort());
+    assert.ok(policy.Properties.PolicyDocument.Statement.some((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false'));
+  });
+
+  it('lets only the reaper fail a task: the wait of a preview whose instance is gone', () => {
+    const all = statements(json);
+    const fails = granting(all, 'states:SendTaskFailure');
+    assert.deepEqual([...new Set(fails.flatMap((s) => s.roles))], [roleOfFunction(json, reaper)]);
+    assert.deepEqual(fails.flatMap((s) => s.resources), [STATE_MACHINE_ARN]);
+    // It reads the waiting token, and no other parameter by name.
+    const reads = granting(statementsOf(json, 'reaper'), 'ssm:GetParameter').flatMap((s) => s.resources);
+    assert.deepEqual(reads, [parameterArn('previews/*/task-token')]);
   });
 });
