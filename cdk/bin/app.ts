@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
-import { namePrefix } from '../lib/catalog';
+import { accessCodeSecretName, namePrefix } from '../lib/catalog';
 import { PreviewStack, PreviewStackProps, REPO_ROOT } from '../lib/preview-stack';
 
 const app = new cdk.App();
@@ -40,6 +40,13 @@ if (arch !== undefined && arch !== 'arm64' && arch !== 'x86_64') {
 }
 
 const deployment = str('deployment') ?? 'dspace-preview';
+// The sign-in code used to be a context value, and so ended up in the template.
+if (str('accessCode') !== undefined) {
+  throw new Error(
+    'context accessCode is no longer taken: the sign-in code lives in Secrets Manager only. Deploy without it, then set ' +
+      `yours with: aws secretsmanager put-secret-value --secret-id ${accessCodeSecretName(deployment)} --secret-string '<code>'`,
+  );
+}
 const props: PreviewStackProps = {
   stackName: str('stackName') ?? namePrefix(deployment),
   description: `dspace-preview (${deployment}): pull-request previews of DSpace on EC2`,
@@ -68,7 +75,6 @@ const props: PreviewStackProps = {
   reaperIntervalMinutes: num('reaperIntervalMinutes'),
   logRetentionDays: num('logRetentionDays'),
   alarmEmail: str('alarmEmail'),
-  accessCode: str('accessCode'),
   githubTokenSecretName: str('githubTokenSecretName'),
   domainName: str('domainName'),
   certificateArn: str('certificateArn'),

@@ -84,3 +84,11 @@ export function envName(key: string): string {
 export function namePrefix(deployment: string): string {
   return deployment === 'dspace-preview' || deployment.startsWith('dspace-preview-') ? deployment : `dspace-preview-${deployment}`;
 }
+
+/**
+ * The Secrets Manager secret holding the web app's shared sign-in code. Generated at the first
+ * deploy; the operator sets their own with `aws secretsmanager put-secret-value`.
+ */
+export function accessCodeSecretName(deployment: string): string {
+  return `${namePrefix(deployment)}/web/access-code`;
+}

@@ -24,7 +24,18 @@ import { Construct } from 'constructs';
 
 import { lambdaCode } from './artifacts';
 import { readAsl, substitute } from './asl';
-import { AMI_TAG, MUTABLE_TAGS, RUNTIME_PARAMETER_KEYS, STACK_TAG, STEPS, StepSpec, WEB_BIN, envName, namePrefix } from './catalog';
+import {
+  AMI_TAG,
+  MUTABLE_TAGS,
+  RUNTIME_PARAMETER_KEYS,
+  STACK_TAG,
+  STEPS,
+  StepSpec,
+  WEB_BIN,
+  accessCodeSecretName,
+  envName,
+  namePrefix,
+} from './catalog';
 
 /** The repository root (cdk/ is one level down). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -92,12 +103,6 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly logRetentionDays?: number;
   /** Send alarm notifications (failed executions, reaper errors) to this address. */
   readonly alarmEmail?: string;
-
-  /**
-   * The web app's shared sign-in code (`PREVIEW_ACCESS_CODE`), at least 8 characters. Default: a
-   * generated one, kept in Secrets Manager (output `AccessCodeSecret`).
-   */
-  readonly accessCode?: string;
 
   /**
    * Name of an existing Secrets Manager secret holding a GitHub token for the PR picker
@@ -800,36 +805,32 @@ export class PreviewStack extends cdk.Stack {
 
     // ---- the web app ----
     if (props.web ?? true) {
-      // The web app's secrets: CloudFormation resolves the references at deploy time, so no role
-      // may read Secrets Manager. The values show in the function's configuration to those who
-      // may read it (the account's administrators).
-      const secret = (id: string, description: string, length: number) =>
+      // The web app's secrets. It gets their ARNs and reads the values at run time (cached), so
+      // they are in neither the template nor the function's configuration, and a code the
+      // operator puts into the secret applies without a deploy.
+      const secret = (id: string, secretName: string, description: string, length: number) =>
         new secretsmanager.Secret(this, id, {
-          secretName: `${prefix}/web/${id === 'WebLinkKey' ? 'link-key' : 'access-code'}`,
+          secretName,
           description,
           generateSecretString: { passwordLength: length, excludePunctuation: true, includeSpace: false },
           removalPolicy: cdk.RemovalPolicy.DESTROY,
         });
-      const linkKey = secret('WebLinkKey', `dspace-preview ${d}: signs web sessions, CSRF tokens and callback links`, 64);
-      let accessCode: string;
-      if (props.accessCode !== undefined) {
-        if (props.accessCode.trim().length < 8) throw new Error('accessCode: at least 8 characters');
-        accessCode = props.accessCode;
-      } else {
-        const generated = secret('WebAccessCode', `dspace-preview ${d}: the web app's shared sign-in code`, 20);
-        accessCode = generated.secretValue.unsafeUnwrap();
-        new cdk.CfnOutput(this, 'AccessCodeSecret', {
-          value: generated.secretName,
-          description: 'The sign-in code: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>',
-        });
-      }
+      // 64 letters and digits: about 380 bits, past the signer's 32-byte minimum.
+      const linkKey = secret('WebLinkKey', `${prefix}/web/link-key`, `dspace-preview ${d}: signs web sessions, CSRF tokens and callback links`, 64);
+      const accessCode = secret('WebAccessCode', accessCodeSecretName(d), `dspace-preview ${d}: the web app's shared sign-in code`, 20);
+      new cdk.CfnOutput(this, 'AccessCodeSecret', {
+        value: accessCodeSecretName(d),
+        description:
+          'The sign-in code: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>; ' +
+          "set your own with put-secret-value --secret-id <this> --secret-string '<code>'",
+      });
       const web = (this.webFunction = makeFunction(
         { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30 },
         `${prefix}-web`,
         `dspace-preview ${d}: the web app`,
         {
-          PREVIEW_LINK_KEY: linkKey.secretValue.unsafeUnwrap(),
-          PREVIEW_ACCESS_CODE: accessCode,
+          PREVIEW_LINK_KEY_SECRET_ARN: linkKey.secretArn,
+          PREVIEW_ACCESS_CODE_SECRET_ARN: accessCode.secretArn,
           // Served over HTTPS only (Function URL, CloudFront).
           PREVIEW_COOKIE_SECURE: 'true',
           ...buildCacheEnv,
@@ -844,6 +845,14 @@ export class PreviewStack extends cdk.Stack {
             : {}),
         },
       ));
+      web.addToRolePolicy(
+        // These two only; DescribeSecret and the rest are not needed to read a value.
+        new iam.PolicyStatement({
+          sid: 'ReadOwnSecrets',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [linkKey.secretArn, accessCode.secretArn],
+        }),
+      );
       web.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'StartAndListOurExecutions',

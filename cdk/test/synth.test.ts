@@ -67,6 +67,12 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
     assert.match(r.stdout + r.stderr, /package-lambdas\.sh/);
   });
 
+  it('refuses an access code given as context (it would land in the template), naming the secret to put it in', () => {
+    const r = cdk(['synth', '--quiet', '-c', `lambdaDir=${fakeLambdaDir()}`, '-c', 'deployment=staging', '-c', 'accessCode=dspace-testers-2026', '-o', fs.mkdtempSync(path.join(os.tmpdir(), 'x-'))]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout + r.stderr, /aws secretsmanager put-secret-value --secret-id dspace-preview-staging\/web\/access-code/);
+  });
+
   it('rejects malformed context values', () => {
     const r = cdk(['synth', '--quiet', '-c', `lambdaDir=${fakeLambdaDir()}`, '-c', 'maxLive=three', '-o', fs.mkdtempSync(path.join(os.tmpdir(), 'x-'))]);
     assert.notEqual(r.status, 0);
