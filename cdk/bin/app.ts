@@ -56,6 +56,7 @@ const props: PreviewStackProps = {
   aslPath: str('aslPath'),
   lambdaArchitecture: arch as PreviewStackProps['lambdaArchitecture'],
   web: bool('web'),
+  webConcurrency: num('webConcurrency'),
   vpcId: str('vpcId'),
   subnetId: str('subnetId'),
   allowedCidrs: list('allowedCidrs'),

@@ -39,6 +39,8 @@ export interface StepSpec {
   readonly timeoutSeconds: number;
   /** The ASL placeholder this function's ARN fills, if it is a state machine task. */
   readonly placeholder?: string;
+  /** Concurrency reserved for this function alone, so a flood elsewhere in the account cannot starve it. */
+  readonly reservedConcurrency?: number;
 }
 
 /** The steps of the state machine and the reaper. */
@@ -52,8 +54,9 @@ export const STEPS: readonly StepSpec[] = [
   { bin: 'extend', id: 'Extend', timeoutSeconds: 120, placeholder: 'ExtendFunctionArn' },
   // Returns a preview to its wait after a failed extend: time math only, no AWS call.
   { bin: 'resume-wait', id: 'ResumeWait', timeoutSeconds: 30, placeholder: 'ResumeWaitFunctionArn' },
-  { bin: 'terminate', id: 'Terminate', timeoutSeconds: 120, placeholder: 'TerminateFunctionArn' },
-  { bin: 'reaper', id: 'Reaper', timeoutSeconds: 300 },
+  // Ending previews and releasing slots must work when the account's concurrency is used up.
+  { bin: 'terminate', id: 'Terminate', timeoutSeconds: 120, placeholder: 'TerminateFunctionArn', reservedConcurrency: 5 },
+  { bin: 'reaper', id: 'Reaper', timeoutSeconds: 300, reservedConcurrency: 2 },
 ];
 
 /** The web app's binary (crate `preview-web`). */

@@ -55,6 +55,8 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly lambdaArchitecture?: 'arm64' | 'x86_64';
   /** Deploy the web app (needs its zip). Default true. */
   readonly web?: boolean;
+  /** The most web requests served at once (reserved concurrency: a cap, and kept for it). 1 to 1000, default 20. */
+  readonly webConcurrency?: number;
 
   /** An existing VPC for the previews (with `subnetId`). Default: a new VPC, public subnets only, no NAT. */
   readonly vpcId?: string;
@@ -455,6 +457,7 @@ export class PreviewStack extends cdk.Stack {
         code: lambdaCode(props.lambdaDir, spec.bin),
         memorySize: 256,
         timeout: cdk.Duration.seconds(spec.timeoutSeconds),
+        reservedConcurrentExecutions: spec.reservedConcurrency,
         role,
         logGroup,
         environment: { ...environment, ...extraEnv },
@@ -804,6 +807,8 @@ export class PreviewStack extends cdk.Stack {
     }
 
     // ---- the web app ----
+    const webConcurrency = props.webConcurrency ?? 20;
+    checkWholeNumber('webConcurrency', webConcurrency, 1, 1000);
     if (props.web ?? true) {
       // The web app's secrets. It gets their ARNs and reads the values at run time (cached), so
       // they are in neither the template nor the function's configuration, and a code the
@@ -825,7 +830,8 @@ export class PreviewStack extends cdk.Stack {
           "set your own with put-secret-value --secret-id <this> --secret-string '<code>'",
       });
       const web = (this.webFunction = makeFunction(
-        { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30 },
+        // Capped, so a flood of requests cannot take the concurrency the steps need.
+        { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30, reservedConcurrency: webConcurrency },
         `${prefix}-web`,
         `dspace-preview ${d}: the web app`,
         {
@@ -978,13 +984,18 @@ function resolveDials(props: PreviewStackProps): Dials {
       `TTLs must satisfy minTtlMinutes (${dials.minTtlMinutes}) <= defaultTtlMinutes (${dials.defaultTtlMinutes}) <= maxLifetimeMinutes (${dials.maxLifetimeMinutes})`,
     );
   }
-  if (!Number.isInteger(dials.buildCacheDays) || dials.buildCacheDays < 1 || dials.buildCacheDays > 365) {
-    throw new Error(`buildCacheDays must be a whole number from 1 to 365, got ${dials.buildCacheDays}`);
-  }
+  checkWholeNumber('buildCacheDays', dials.buildCacheDays, 1, 365);
   if (!/^[a-z0-9]+[a-z0-9-]*\.[a-z0-9]+$/.test(dials.instanceType)) {
     throw new Error(`instanceType '${dials.instanceType}' does not look like an EC2 instance type`);
   }
   return dials;
+}
+
+/** Throws, naming the setting, unless `value` is a whole number from `min` to `max`. */
+function checkWholeNumber(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
+  }
 }
 
 /** Days → the nearest allowed CloudWatch Logs retention (rounded up). */

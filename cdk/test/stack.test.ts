@@ -212,6 +212,16 @@ describe('stack', () => {
     assert.match(render(tokenEnv.PREVIEW_GITHUB_TOKEN), /secretsmanager:.*dspace-preview\/github-token/);
   });
 
+  it('reserves concurrency for terminate and the reaper, and caps the web app at webConcurrency', () => {
+    const reserved = (j: any, bin: string) => j.Resources[functionId(j, bin)].Properties.ReservedConcurrentExecutions;
+    assert.equal(reserved(json, 'terminate'), 5);
+    assert.equal(reserved(json, 'reaper'), 2);
+    assert.equal(reserved(json, 'web'), 20);
+    for (const { bin } of STEPS.filter((x) => !['terminate', 'reaper'].includes(x.bin))) assert.equal(reserved(json, bin), undefined, bin);
+    assert.equal(reserved(synth({ webConcurrency: 50 }).json, 'web'), 50);
+    for (const bad of [0, 1001, 2.5]) assert.throws(() => synth({ webConcurrency: bad }), /webConcurrency must be a whole number from 1 to 1000/);
+  });
+
   it('puts CloudFront and a custom domain in front when asked', () => {
     const { template: t, json: j } = synth({
       domainName: 'previews.example.org',
