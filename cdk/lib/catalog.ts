@@ -59,12 +59,21 @@ export const STEPS: readonly StepSpec[] = [
   { bin: 'reaper', id: 'Reaper', timeoutSeconds: 300, reservedConcurrency: 2 },
 ];
 
+/**
+ * What the steps and the web app log (tasks/src/config.rs) when an operator's run-time dial is
+ * malformed or unknown and the deployment's value applies instead.
+ */
+export const IGNORED_DIAL_LOG = 'run-time dial ignored';
+
+/** The CloudWatch namespace of the stack's own metrics. */
+export const METRIC_NAMESPACE = 'DSpacePreview';
+
 /** The web app's binary (crate `preview-web`). */
 export const WEB_BIN = 'dspace-preview-web';
 
 /**
- * The dials the stack writes to `/dspace-preview/<stack>/config/<key>`. Only run-time keys may
- * live there (tasks/src/config.rs RUNTIME_KEYS): any other key makes every step fail.
+ * The dials the stack writes to `/dspace-preview/<stack>/config/<key>`. Only run-time keys belong
+ * there (tasks/src/config.rs RUNTIME_KEYS): any other key is ignored, with IGNORED_DIAL_LOG.
  */
 export const RUNTIME_PARAMETER_KEYS = [
   'max-live',

@@ -26,6 +26,8 @@ import { lambdaCode } from './artifacts';
 import { readAsl, substitute } from './asl';
 import {
   AMI_TAG,
+  IGNORED_DIAL_LOG,
+  METRIC_NAMESPACE,
   MUTABLE_TAGS,
   RUNTIME_PARAMETER_KEYS,
   STACK_TAG,
@@ -103,7 +105,7 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly reaperIntervalMinutes?: number;
   /** Retention of every log group, in days. Default 30. */
   readonly logRetentionDays?: number;
-  /** Send alarm notifications (failed executions, reaper errors) to this address. */
+  /** Send alarm notifications (failed executions, reaper errors, ignored run-time dials) to this address. */
   readonly alarmEmail?: string;
 
   /**
@@ -430,11 +432,20 @@ export class PreviewStack extends cdk.Stack {
     }
 
     // ---- the functions ----
+    // Counts the ignored run-time dials in every function's log. A quoted term matches the JSON
+    // lines on Lambda and the text lines elsewhere alike. One metric for all functions: a
+    // metric filter's dimension values can only come from the log line.
+    const ignoredDials = { metricNamespace: METRIC_NAMESPACE, metricName: 'IgnoredRuntimeDials' };
     const makeFunction = (spec: StepSpec, functionName: string, description: string, extraEnv: Record<string, string> = {}) => {
       const logGroup = new logs.LogGroup(this, `${spec.id}Logs`, {
         logGroupName: `/aws/lambda/${functionName}`,
         retention: logRetention,
         removalPolicy: cdk.RemovalPolicy.DESTROY,
+      });
+      logGroup.addMetricFilter('IgnoredRuntimeDials', {
+        ...ignoredDials,
+        filterPattern: logs.FilterPattern.literal(`"${IGNORED_DIAL_LOG}"`),
+        metricValue: '1',
       });
       // Our own role, not the default one: no AWSLambdaBasicExecutionRole (logs on every group).
       const role = new iam.Role(this, `${spec.id}Role`, {
@@ -801,9 +812,23 @@ export class PreviewStack extends cdk.Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    const ignoredDialsAlarm = new cloudwatch.Alarm(this, 'IgnoredRuntimeDialsAlarm', {
+      alarmDescription:
+        `dspace-preview ${d}: a run-time dial under ${root}/config/ is malformed or unknown and ignored ` +
+        `(the deployment's value applies; the web app's home page names it). Fix or delete the parameter.`,
+      metric: new cloudwatch.Metric({
+        namespace: ignoredDials.metricNamespace,
+        metricName: ignoredDials.metricName,
+        statistic: cloudwatch.Stats.SUM,
+        period: cdk.Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     if (topic) {
-      failed.addAlarmAction(new cwActions.SnsAction(topic));
-      reaperErrors.addAlarmAction(new cwActions.SnsAction(topic));
+      for (const alarm of [failed, reaperErrors, ignoredDialsAlarm]) alarm.addAlarmAction(new cwActions.SnsAction(topic));
     }
 
     // ---- the web app ----

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 
-import { RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN, envName } from '../lib/catalog';
+import { IGNORED_DIAL_LOG, RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN, envName } from '../lib/catalog';
 import {
   REPO_ROOT,
   defaultStack,
@@ -126,7 +126,7 @@ describe('stack', () => {
     const values: Record<string, string> = {};
     for (const p of config) {
       const key = p.Name.split('/').pop();
-      assert.ok(runtime.has(key), `${p.Name}: '${key}' is not in RUNTIME_KEYS; every step would fail on it`);
+      assert.ok(runtime.has(key), `${p.Name}: '${key}' is not in RUNTIME_KEYS; every step would ignore it`);
       values[key] = p.Value;
     }
     assert.deepEqual(values, {
@@ -265,15 +265,44 @@ describe('stack', () => {
     }
   });
 
-  it('alarms on failed executions and reaper errors, by e-mail when given', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  it('counts ignored run-time dials in the log of every function', () => {
+    // The text the Rust side logs; if it changes there, the filter would silently stop matching.
+    assert.ok(fs.readFileSync(path.join(REPO_ROOT, 'tasks', 'src', 'config.rs'), 'utf8').includes(`"${IGNORED_DIAL_LOG}"`));
+    const filters = resourcesOfType(json, 'AWS::Logs::MetricFilter').map(([, f]) => f.Properties);
+    const functionLogs = resourcesOfType(json, 'AWS::Lambda::Function').map(([, f]) => f.Properties.LoggingConfig.LogGroup.Ref);
+    assert.deepEqual(filters.map((f) => f.LogGroupName.Ref).sort(), functionLogs.sort(), 'one filter per function log group');
+    assert.equal(filters.length, STEPS.length + 1, 'the steps, the reaper and the web app');
+    for (const f of filters) {
+      assert.equal(f.FilterPattern, '"run-time dial ignored"');
+      assert.deepEqual(f.MetricTransformations, [
+        { MetricNamespace: 'DSpacePreview', MetricName: 'IgnoredRuntimeDials', MetricValue: '1' },
+      ]);
+    }
+  });
+
+  it('alarms on failed executions, reaper errors and ignored run-time dials, by e-mail when given', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'DSpacePreview',
+      MetricName: 'IgnoredRuntimeDials',
+      Dimensions: Match.absent(),
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut' })]),
     });
     template.resourceCountIs('AWS::SNS::Topic', 0);
     const mailed = synth({ alarmEmail: 'ops@example.org' }).template;
     mailed.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.org' });
-    mailed.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: Match.anyValue() });
+    const [[topicId]] = resourcesOfType(mailed.toJSON(), 'AWS::SNS::Topic');
+    const alarms = resourcesOfType(mailed.toJSON(), 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, 3);
+    for (const [id, a] of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }], id);
   });
 
   it('stores a fixed AMI id as an aws:ec2:image parameter when given', () => {
