@@ -544,12 +544,13 @@ export class PreviewStack extends cdk.Stack {
         conditions: { StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: d } },
       }),
     );
+    const taskTokens = param(`${root}/previews/*/task-token`);
     grant(
       ['await-expiry'],
       new iam.PolicyStatement({
         sid: 'StoreTaskToken',
         actions: ['ssm:PutParameter'],
-        resources: [param(`${root}/previews/*/task-token`)],
+        resources: [taskTokens],
       }),
     );
     // Stop in every phase: a stop asked for while no task token waits is left at
@@ -578,7 +579,7 @@ export class PreviewStack extends cdk.Stack {
     // InstanceGone with the stored token. Tokens belong to the state machine, hence its ARN.
     grant(
       ['reaper'],
-      new iam.PolicyStatement({ sid: 'ReadTaskTokens', actions: ['ssm:GetParameter'], resources: [param(`${root}/previews/*/task-token`)] }),
+      new iam.PolicyStatement({ sid: 'ReadTaskTokens', actions: ['ssm:GetParameter'], resources: [taskTokens] }),
     );
     grant(
       ['reaper'],
