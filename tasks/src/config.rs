@@ -51,6 +51,8 @@ pub struct Config {
     pub hourly_price_usd: Option<Usd>,
     /// How many previews one person may launch within an hour (the web app enforces it).
     pub launches_per_user_per_hour: u32,
+    /// How many previews may be launched within an hour in all (the web app enforces it).
+    pub launches_per_hour: u32,
     /// The ECR repository URI where instances keep built images (`…/preview-cache`); no cache when unset.
     pub build_cache_repository: Option<String>,
     /// Run-time dials that were set but could not be used (their defaults apply instead).
@@ -100,6 +102,7 @@ impl Default for Config {
             state_machine_arn: None,
             hourly_price_usd: None,
             launches_per_user_per_hour: 4,
+            launches_per_hour: 20,
             build_cache_repository: None,
             ignored_dials: Vec::new(),
         }
@@ -107,10 +110,11 @@ impl Default for Config {
 }
 
 /// The keys operators may change at run time through SSM (the rest is deployment structure).
-pub const RUNTIME_KEYS: [&str; 9] = [
+pub const RUNTIME_KEYS: [&str; 10] = [
     "max-live",
     "hourly-price-usd",
     "launches-per-user-per-hour",
+    "launches-per-hour",
     "instance-type",
     "default-ttl-minutes",
     "max-lifetime-minutes",
@@ -176,6 +180,7 @@ impl Config {
                     }
             }
             "launches-per-user-per-hour" => self.launches_per_user_per_hour = number(key, v)?,
+            "launches-per-hour" => self.launches_per_hour = number(key, v)?,
             "build-cache-repository" => self.build_cache_repository = opt(v),
             other => {
                 return Err(StepError::Config(format!(
@@ -277,7 +282,7 @@ impl Config {
 }
 
 /// Every dial's key, in the order the documentation lists them.
-pub const ALL_KEYS: [&str; 21] = [
+pub const ALL_KEYS: [&str; 22] = [
     "stack",
     "max-live",
     "instance-type",
@@ -298,6 +303,7 @@ pub const ALL_KEYS: [&str; 21] = [
     "state-machine-arn",
     "hourly-price-usd",
     "launches-per-user-per-hour",
+    "launches-per-hour",
     "build-cache-repository",
 ];
 
@@ -432,7 +438,8 @@ mod tests {
                     || k.ends_with("seconds")
                     || k == "max-live"
                     || k == "volume-gib"
-                    || k == "launches-per-user-per-hour" =>
+                    || k == "launches-per-user-per-hour"
+                    || k == "launches-per-hour" =>
                 {
                     "31"
                 }
