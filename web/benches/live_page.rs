@@ -7,84 +7,21 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use axum::body::Body;
 use axum::http::header::COOKIE;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use chrono::Utc;
-use preview_tasks::Clients;
-use preview_web::state::Settings;
-use preview_web::{auth, router, AppState};
+use common::Calls;
+use preview_web::auth;
 use tower::ServiceExt;
 
 const PAST: usize = 1_000;
 const LIVE: usize = 3;
 const SAMPLES: usize = 30;
-
-/// Counts every request the SDK clients send (retries included).
-#[derive(Debug, Clone, Default)]
-struct Calls(Arc<AtomicUsize>);
-
-impl Intercept for Calls {
-    fn name(&self) -> &'static str {
-        "CountCalls"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-/// The world's app, with clients that count their calls.
-fn counted_app(w: &common::World, calls: &Calls) -> Router {
-    let c = &w.state.clients;
-    // Every client of the app, with the counting interceptor added.
-    macro_rules! counted {
-        ($sdk:ident, $field:ident) => {
-            $sdk::Client::from_conf(
-                c.$field
-                    .config()
-                    .to_builder()
-                    .interceptor(calls.clone())
-                    .build(),
-            )
-        };
-    }
-    let clients = Clients {
-        ec2: counted!(aws_sdk_ec2, ec2),
-        ssm: counted!(aws_sdk_ssm, ssm),
-        logs: counted!(aws_sdk_cloudwatchlogs, logs),
-        sfn: counted!(aws_sdk_sfn, sfn),
-        ecr: counted!(aws_sdk_ecr, ecr),
-    };
-    router(AppState::new(Settings {
-        clients,
-        config: w.state.config.clone(),
-        region: w.state.region.clone(),
-        state_machine_arn: w.state.state_machine_arn.clone(),
-        signer: preview_web::sign::Signer::new(&common::SIGNING_KEY).unwrap(),
-        access_code: common::ACCESS_CODE.into(),
-        github: w.state.github.clone(),
-        secure_cookies: false,
-        cached_builds: Default::default(),
-        time_to_url: Default::default(),
-    }))
-}
 
 /// Server time of GET / (median, p95) and AWS calls per page.
 async fn measure(app: &Router, calls: &Calls, cookie: &str) -> (Duration, Duration, usize) {
@@ -185,11 +122,10 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let w = common::world().await;
-        let calls = Calls::default();
-        let app = counted_app(&w, &calls);
-        let signer = preview_web::sign::Signer::new(&common::SIGNING_KEY).unwrap();
-        let session =
-            auth::session_value(&signer, "bench", Utc::now() + chrono::Duration::hours(1));
+        let (app, calls) = (w.app.clone(), w.calls.clone());
+        let keys =
+            preview_web::secrets::Keys::new(&common::SIGNING_KEY, common::ACCESS_CODE).unwrap();
+        let session = auth::session_value(&keys, "bench", Utc::now() + chrono::Duration::hours(1));
         let cookie = format!("{}={session}", auth::SESSION_COOKIE);
 
         println!("GET / (the live-previews page), {SAMPLES} samples each, local engine + moto:");

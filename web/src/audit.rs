@@ -1,6 +1,7 @@
 //! The audit log and the phase of a preview, derived from its execution history (pure).
 
 use chrono::{DateTime, Utc};
+use preview_tasks::steps::extend::ExtendOutput;
 use preview_tasks::steps::health::{HealthOutput, PhaseTiming, RunningImages};
 use serde_json::Value;
 
@@ -150,6 +151,7 @@ pub fn timeline(events: &[Event]) -> Vec<PhaseTiming> {
 /// running out, failures with their cause, and how the execution ended.
 pub fn audit_log(events: &[Event]) -> Vec<Entry> {
     let mut state = String::new();
+    let mut asked = None;
     let mut log = Vec::new();
     for e in events {
         let what = match task_kind(&e.kind) {
@@ -175,13 +177,28 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                 let out = json(&e.output);
                 let by = text(&out, "by").unwrap_or("someone");
                 match text(&out, "action") {
-                    Some("extend") => Some(format!(
-                        "extended by {} minutes by {by}",
-                        out.get("minutes").and_then(Value::as_u64).unwrap_or(0)
-                    )),
+                    // The Extend step's result says what was granted; the request is kept for it.
+                    Some("extend") => {
+                        asked = out.get("minutes").and_then(Value::as_u64);
+                        None
+                    }
                     Some("stop") => Some(format!("stop requested by {by}")),
                     other => Some(format!("callback '{}' by {by}", other.unwrap_or("?"))),
                 }
+            }
+            "TaskSucceeded" if state == "Extend" => e
+                .output
+                .as_deref()
+                .and_then(|o| serde_json::from_str::<ExtendOutput>(o).ok())
+                .map(|out| extend_text(&out, asked.take())),
+            "TaskSucceeded" if state == "CheckHealth" => {
+                let out = json(&e.output);
+                (text(&out, "status") == Some("stopped")).then(|| {
+                    format!(
+                        "stopped by {} while building",
+                        text(&out, "stopped_by").unwrap_or("someone")
+                    )
+                })
             }
             "TaskSucceeded" if state == "RecordUrl" => {
                 let out = json(&e.output);
@@ -224,6 +241,98 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
         }
     }
     log
+}
+
+/// What an extend achieved, in words: the minutes actually granted, and whether the maximum
+/// lifetime cut the request short (`asked` minutes, when known).
+pub fn extend_text(out: &ExtendOutput, asked: Option<u64>) -> String {
+    let by = &out.by;
+    let asked_for = asked
+        .map(|m| format!("asked for {m}; "))
+        .unwrap_or_default();
+    match (out.granted_minutes, out.capped, out.note.as_deref()) {
+        (g, false, _) if g > 0 => format!("extended by {g} minutes by {by}"),
+        (g, true, _) if g > 0 => {
+            format!("extended by {g} minutes by {by} ({asked_for}capped by the maximum lifetime)")
+        }
+        (_, _, Some(note)) => format!("not extended (asked by {by}): {note}"),
+        (_, true, None) => format!(
+            "not extended (asked by {by}; {asked_for}the preview has reached its maximum lifetime)"
+        ),
+        _ => format!("not extended (asked by {by})"),
+    }
+}
+
+/// The results of the Extend step, oldest first.
+pub fn extends(events: &[Event]) -> Vec<ExtendOutput> {
+    let mut state = "";
+    let mut found = Vec::new();
+    for e in events {
+        if e.kind.ends_with("StateEntered") {
+            state = e.state.as_deref().unwrap_or_default();
+        } else if task_kind(&e.kind) == "TaskSucceeded" && state == "Extend" {
+            found.extend(
+                e.output
+                    .as_deref()
+                    .and_then(|o| serde_json::from_str::<ExtendOutput>(o).ok()),
+            );
+        }
+    }
+    found
+}
+
+/// What the capacity check of a preview answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capacity {
+    /// It took a slot.
+    Took,
+    /// It refused: the error name (`NoFreeSlot`, `InvalidRequest`, …) and its message.
+    Refused {
+        /// The error name.
+        error: String,
+        /// What the step said.
+        message: String,
+    },
+    /// No answer yet.
+    Undecided,
+}
+
+/// The capacity check's answer in a history, once there is one: it took a slot when its task
+/// succeeded; it refused when it failed and the workflow moved on (a Catch, or the end of the
+/// execution) instead of retrying.
+pub fn capacity(events: &[Event]) -> Option<Capacity> {
+    let mut state = "";
+    let mut failed: Option<&Event> = None;
+    let refusal = |e: &Event| {
+        // A Lambda's cause is its `{"errorType", "errorMessage"}`; show the message.
+        let cause = e.cause.clone().unwrap_or_default();
+        let message = serde_json::from_str::<Value>(&cause)
+            .ok()
+            .and_then(|v| text(&v, "errorMessage").map(str::to_string))
+            .unwrap_or(cause);
+        Capacity::Refused {
+            error: e.error.clone().unwrap_or_else(|| e.kind.clone()),
+            message,
+        }
+    };
+    for e in events {
+        match task_kind(&e.kind) {
+            kind if kind.ends_with("StateEntered") => {
+                let next = e.state.as_deref().unwrap_or_default();
+                if state == "CheckCapacity" && next != "CheckCapacity" {
+                    return Some(failed.map_or(Capacity::Took, refusal));
+                }
+                state = next;
+            }
+            "TaskSucceeded" if state == "CheckCapacity" => return Some(Capacity::Took),
+            "TaskFailed" | "TaskTimedOut" if state == "CheckCapacity" => failed = Some(e),
+            "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut" => {
+                return Some(refusal(failed.unwrap_or(e)))
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The phase a history shows: capacity → launching → building → healthy → expiring, then ended
@@ -292,6 +401,10 @@ mod tests {
             entered("AwaitExpiry", 20),
             with_output(ev("TaskSucceeded", 30), r#"{"action":"extend","minutes":30,"by":"bob"}"#),
             entered("Extend", 30),
+            with_output(
+                ev("TaskSucceeded", 30),
+                r#"{"expires_at":"2026-11-28T13:50:00Z","seconds_left":4800,"granted_minutes":30,"capped":false,"by":"bob"}"#,
+            ),
             entered("AwaitExpiry", 30),
             with_output(ev("TaskSucceeded", 40), r#"{"action":"stop","by":"carol"}"#),
             entered("Terminate", 40),
@@ -318,6 +431,110 @@ mod tests {
             ]
         );
         assert_eq!(audit_log(&history())[2].at, at(30));
+    }
+
+    fn extend_output(granted: i64, capped: bool, note: Option<&str>) -> ExtendOutput {
+        ExtendOutput {
+            expires_at: at(50),
+            seconds_left: 60,
+            granted_minutes: granted,
+            capped,
+            by: "bob".into(),
+            note: note.map(String::from),
+        }
+    }
+
+    #[test]
+    fn extends_say_what_was_granted_and_when_the_cap_hit() {
+        let events = vec![
+            entered("AwaitExpiry", 20),
+            with_output(
+                ev("TaskSucceeded", 30),
+                r#"{"action":"extend","minutes":60,"by":"bob"}"#,
+            ),
+            entered("Extend", 30),
+            with_output(
+                ev("TaskSucceeded", 30),
+                &serde_json::to_string(&extend_output(0, true, None)).unwrap(),
+            ),
+        ];
+        let log: Vec<String> = audit_log(&events).into_iter().map(|e| e.what).collect();
+        assert_eq!(
+            log,
+            ["not extended (asked by bob; asked for 60; the preview has reached its maximum lifetime)"]
+        );
+        assert_eq!(extends(&events), [extend_output(0, true, None)]);
+        assert_eq!(
+            extend_text(&extend_output(20, true, None), Some(60)),
+            "extended by 20 minutes by bob (asked for 60; capped by the maximum lifetime)"
+        );
+        assert_eq!(
+            extend_text(
+                &extend_output(0, false, Some("extend by 30 or 60 minutes, not 5")),
+                None
+            ),
+            "not extended (asked by bob): extend by 30 or 60 minutes, not 5"
+        );
+    }
+
+    #[test]
+    fn the_capacity_answer_is_read_from_the_history() {
+        let started = ev("ExecutionStarted", 0);
+        assert_eq!(
+            capacity(&[started.clone(), entered("CheckCapacity", 0)]),
+            None
+        );
+        let took = [
+            entered("CheckCapacity", 0),
+            with_output(ev("LambdaFunctionSucceeded", 0), r#"{"slot":1}"#),
+        ];
+        assert_eq!(capacity(&took), Some(Capacity::Took));
+        assert_eq!(
+            capacity(&[entered("CheckCapacity", 0), entered("Launch", 0)]),
+            Some(Capacity::Took)
+        );
+        let no_slot = Capacity::Refused {
+            error: "NoFreeSlot".into(),
+            message: "all 3 slots are in use".into(),
+        };
+        let failed = Event {
+            error: Some("NoFreeSlot".into()),
+            cause: Some(
+                r#"{"errorType":"NoFreeSlot","errorMessage":"all 3 slots are in use"}"#.into(),
+            ),
+            ..ev("LambdaFunctionFailed", 0)
+        };
+        // Caught: the workflow moves on to clean up.
+        let caught = [
+            entered("CheckCapacity", 0),
+            failed.clone(),
+            entered("ReleaseSlot", 0),
+        ];
+        assert_eq!(capacity(&caught), Some(no_slot.clone()));
+        // Retried: not decided yet.
+        assert_eq!(capacity(&caught[..2]), None);
+        let ended = [
+            entered("CheckCapacity", 0),
+            Event {
+                error: Some("NoFreeSlot".into()),
+                cause: Some("all 3 slots are in use".into()),
+                ..ev("ExecutionFailed", 0)
+            },
+        ];
+        assert_eq!(capacity(&ended), Some(no_slot));
+    }
+
+    #[test]
+    fn a_stop_while_building_names_who_stopped() {
+        let events = vec![
+            entered("CheckHealth", 5),
+            with_output(
+                ev("TaskSucceeded", 6),
+                r#"{"status":"stopped","stopped_by":"carol","phase":"building","passed":[],"detail":"","probes":1}"#,
+            ),
+        ];
+        let log: Vec<String> = audit_log(&events).into_iter().map(|e| e.what).collect();
+        assert_eq!(log, ["stopped by carol while building"]);
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! links), [`audit`] (the audit log from the execution history, pure), [`workflow`] (the AWS
 //! calls), [`sign`] (HMAC), [`state`] (what is built once per process), [`github`] (the GitHub
 //! API client), [`picker`] (PR lists and pairing, pure), [`choices`] (the form's PRs and the PR
-//! checks at launch), [`limits`] (the per-person launch rate limit), [`github_replay`] (recorded
-//! GitHub responses served locally).
+//! checks at launch), [`limits`] (the per-person and global launch limits), [`github_replay`]
+//! (recorded GitHub responses served locally), [`secrets`] (the link key and access code, from
+//! Secrets Manager in AWS), [`revocations`] (signed-out sessions), [`throttle`] (sign-in
+//! attempts).
 
 pub mod audit;
 pub mod auth;
@@ -20,9 +22,12 @@ pub mod limits;
 pub mod links;
 pub mod pages;
 pub mod picker;
+pub mod revocations;
 pub mod routes;
+pub mod secrets;
 pub mod sign;
 pub mod state;
+pub mod throttle;
 pub mod time_to_url;
 pub mod workflow;
 

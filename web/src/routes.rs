@@ -15,15 +15,18 @@ use preview_tasks::logs::LogLine;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-use crate::audit;
-use crate::auth::{self, Session};
+use crate::audit::{self, Capacity, Event};
+use crate::auth::{self, safe_next, Session};
 use crate::choices;
 use crate::error::WebError;
 use crate::limits;
+use crate::limits::Claim;
 use crate::links::{self, Link, LinkAction};
 use crate::pages::{self, Home, LaunchForm, PreviewPage};
 use crate::state::AppState;
-use crate::workflow::{self, Callback, Overview};
+use crate::throttle::ClientAddress;
+use crate::workflow::{self, Action, Callback, Overview};
+use preview_tasks::Config;
 
 /// Log lines shown on a preview's page.
 const LOG_TAIL: usize = 100;
@@ -92,11 +95,12 @@ fn parse_id(id: &str) -> Result<PreviewId, WebError> {
 
 async fn home(State(state): State<AppState>, session: Session) -> Result<Html<String>, WebError> {
     let (overview, choices) = tokio::join!(workflow::overview(&state), choices::pr_choices(&state));
-    let csrf = session.csrf(&state.signer);
+    let csrf = session.csrf();
     Ok(Html(pages::home(&Home {
         user: &session.user,
         csrf: &csrf,
         overview: &overview?,
+        partial: false,
         form: &LaunchForm::default(),
         error: None,
         notice: None,
@@ -207,16 +211,26 @@ fn refused(e: WebError, status: StatusCode) -> Result<Back, WebError> {
     }
 }
 
-/// The form back with what to fix (or a suggestion), keeping what was typed.
+/// The form back with what to fix (or a suggestion), keeping what was typed. Without an
+/// overview (the form itself is wrong) the page shows the form alone, so a bad form costs no
+/// AWS or GitHub call.
 async fn form_back(
     state: &AppState,
     session: &Session,
-    overview: &Overview,
+    overview: Option<&Overview>,
     form: &LaunchForm,
     Back(status, message): Back,
 ) -> Response {
-    let choices = choices::pr_choices(state).await;
-    let csrf = session.csrf(&state.signer);
+    let form_only = Overview {
+        live: Vec::new(),
+        past: Vec::new(),
+        config: state.config.clone(),
+    };
+    let choices = match overview {
+        Some(_) => choices::pr_choices(state).await,
+        None => Default::default(),
+    };
+    let csrf = session.csrf();
     let (error, notice) = match &message {
         Message::Error(e) => (Some(e.as_str()), None),
         Message::Notice(n) => (None, Some(n.as_str())),
@@ -224,7 +238,8 @@ async fn form_back(
     let html = pages::home(&Home {
         user: &session.user,
         csrf: &csrf,
-        overview,
+        overview: overview.unwrap_or(&form_only),
+        partial: overview.is_none(),
         form,
         error,
         notice,
@@ -234,14 +249,25 @@ async fn form_back(
     (status, Html(html)).into_response()
 }
 
-/// Every check before a launch, cheapest first: the form, the PRs on GitHub, the pairing
-/// suggestion, a free slot, the person's launch limit (counted only when all else passed).
+/// What a launch was admitted with: the request and the launch-limit places it took.
+type Admitted = (PreviewRequest, ValidRequest, Vec<Claim>);
+
+/// The message when every slot is taken.
+fn no_free_slot(max_live: u32) -> String {
+    format!(
+        "All {max_live} preview slots are in use; nothing was launched. Try again when one frees, or ask a requester to stop a preview they no longer need."
+    )
+}
+
+/// Every check before a launch, cheapest first: the form against the dials in force, the PRs on
+/// GitHub, the pairing suggestion, a free slot, then the launch limits (places taken only when
+/// all else passed, and given back if the capacity check refuses).
 async fn admit(
     state: &AppState,
     user: &str,
     overview: &Overview,
     form: &mut LaunchForm,
-) -> Result<Result<(PreviewRequest, ValidRequest), Back>, WebError> {
+) -> Result<Result<Admitted, Back>, WebError> {
     let config = &overview.config;
     let rules = config.request_rules();
     let request =
@@ -269,16 +295,14 @@ async fn admit(
         return Ok(Err(Back(StatusCode::OK, Message::Notice(text))));
     }
     if overview.live.len() >= config.max_live as usize {
-        let text = format!(
-            "All {} preview slots are in use; nothing was launched. Try again when one frees, or ask a requester to stop a preview they no longer need.",
-            config.max_live
-        );
+        let text = no_free_slot(config.max_live);
         return Ok(Err(Back(StatusCode::CONFLICT, Message::Error(text))));
     }
-    if let Err(e) = limits::record_launch(state, user, config.launches_per_user_per_hour).await {
-        return refused(e, StatusCode::TOO_MANY_REQUESTS).map(Err);
+    let per_user = config.launches_per_user_per_hour;
+    match limits::admit(state, user, per_user, config.launches_per_hour).await {
+        Ok(claims) => Ok(Ok((request, valid, claims))),
+        Err(e) => refused(e, StatusCode::TOO_MANY_REQUESTS).map(Err),
     }
-    Ok(Ok((request, valid)))
 }
 
 async fn launch(
@@ -286,16 +310,53 @@ async fn launch(
     session: Session,
     Form(mut form): Form<LaunchForm>,
 ) -> Result<Response, WebError> {
-    session.check_csrf(&state.signer, &form.csrf)?;
+    session.check_csrf(&form.csrf)?;
+    // What is wrong with the form itself is said before any AWS or GitHub call.
+    let precheck = request_from_form(&form, &session.user)
+        .and_then(|r| Ok(r.precheck(state.config.min_ttl_minutes)?));
+    if let Err(e) = precheck {
+        let back = refused(e, StatusCode::BAD_REQUEST)?;
+        return Ok(form_back(&state, &session, None, &form, back).await);
+    }
     let overview = workflow::overview(&state).await?;
-    let (request, valid) = match admit(&state, &session.user, &overview, &mut form).await? {
+    let (request, valid, claims) = match admit(&state, &session.user, &overview, &mut form).await? {
         Ok(admitted) => admitted,
-        Err(back) => return Ok(form_back(&state, &session, &overview, &form, back).await),
+        Err(back) => return Ok(form_back(&state, &session, Some(&overview), &form, back).await),
     };
     let id = PreviewId::generate(&valid, Utc::now(), rand::random());
-    workflow::start(&state, &id, &request).await?;
-    tracing::info!(preview = %id, by = %session.user, "launched");
-    Ok(see_other(&format!("/previews/{id}?notice=launched")))
+    if let Err(e) = workflow::start(&state, &id, &request).await {
+        limits::release(&state, &claims).await;
+        return Err(e);
+    }
+    // Say "launched" only once the capacity check took a slot; the workflow may still refuse.
+    let answer = workflow::await_capacity(&state, &id, state.launch_answer_wait)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, preview = %id, "capacity answer not read");
+            Capacity::Undecided
+        });
+    let (status, text) = match answer {
+        Capacity::Took => {
+            tracing::info!(preview = %id, by = %session.user, "launched");
+            return Ok(see_other(&format!("/previews/{id}?notice=launched")));
+        }
+        Capacity::Undecided => {
+            tracing::info!(preview = %id, by = %session.user, "started; capacity undecided");
+            return Ok(see_other(&format!("/previews/{id}?notice=starting")));
+        }
+        Capacity::Refused { error, message } => match error.as_str() {
+            "NoFreeSlot" => (StatusCode::CONFLICT, no_free_slot(overview.config.max_live)),
+            "InvalidRequest" => (StatusCode::BAD_REQUEST, message),
+            _ => (
+                StatusCode::BAD_GATEWAY,
+                format!("The capacity check failed, so nothing was launched ({error}: {message}). Try again in a minute; the attempt's audit log is at /previews/{id}."),
+            ),
+        },
+    };
+    tracing::info!(preview = %id, by = %session.user, "refused by the capacity check");
+    limits::release(&state, &claims).await;
+    let back = Back(status, Message::Error(text));
+    Ok(form_back(&state, &session, Some(&overview), &form, back).await)
 }
 
 #[derive(Debug, Deserialize)]
@@ -304,29 +365,65 @@ struct NoticeQuery {
     notice: String,
 }
 
-/// The notices a redirect may ask for (a fixed set, so nothing from the URL is echoed).
-fn notice_text(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "launched" => "Launched. The preview takes a while to build; this page shows its progress.",
-        "extended" => "Extended. The new shutdown time shows once the workflow has recorded it.",
+/// The notices a redirect may ask for (a fixed set, so nothing from the URL is echoed); some
+/// read the preview's history (`events`) or the dials in force.
+fn notice_text(code: &str, events: &[Event], config: &Config) -> Option<String> {
+    let fixed = match code {
+        "launched" => "Launched: it has a slot. The preview takes a while to build; this page shows its progress.",
+        "starting" => "Starting: the capacity check has not answered yet, so it may still be refused. Check the home page in a minute: it lists the preview once it has a slot.",
+        "extended" => return audit::extends(events).last().map(extend_notice),
+        "extend-sent" => "Extend requested. The new shutdown time shows once the workflow has recorded it.",
         "stopped" => "Stop requested: the preview is being shut down.",
+        "stop-requested" => return Some(stop_requested(config)),
         "ended" => "This preview has already ended; there is nothing to extend or stop.",
-        "busy" => "The preview is not waiting for a callback right now (still starting, or handling the previous request); try again in a moment.",
+        "busy" => "The preview is not waiting for an extend right now (still building, or handling the previous request); try again in a moment.",
+        "no-password" => "The admin password is not created yet: the launch step makes it as the instance starts.",
         _ => return None,
-    })
+    };
+    Some(fixed.to_string())
 }
 
-/// A preview's page; `admin_password` once someone asked to see it.
+/// What an extend granted and the shutdown time now, as the audit log words it.
+fn extend_sentence(out: &preview_tasks::steps::extend::ExtendOutput) -> String {
+    format!(
+        "{}. It now stops at {} UTC.",
+        audit::extend_text(out, None),
+        out.expires_at.format("%H:%M")
+    )
+}
+
+/// [`extend_sentence`] as a notice of its own (capitalised).
+fn extend_notice(out: &preview_tasks::steps::extend::ExtendOutput) -> String {
+    let text = extend_sentence(out);
+    let mut chars = text.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    format!("{first}{}", chars.as_str())
+}
+
+/// A stop recorded while no callback waits.
+fn stop_requested(config: &Config) -> String {
+    format!(
+        "Stop requested: it takes effect within one health check (about {} seconds).",
+        config.health_poll_interval_seconds
+    )
+}
+
+/// A preview's page with the notice `notice_code` asks for; `admin_password` once someone asked
+/// to see it.
 async fn render_preview(
     state: &AppState,
     session: &Session,
     id: &PreviewId,
-    notice: Option<&str>,
+    notice_code: &str,
     admin_password: Option<&str>,
 ) -> Result<Html<String>, WebError> {
     let names = state.config.names();
     let (detail, logs) = tokio::join!(workflow::detail(state, id), log_tail(state, id));
     let detail = detail?;
+    let notice = notice_text(notice_code, &detail.events, &state.config);
     let audit = audit::audit_log(&detail.events);
     let phase = audit::phase(&detail.events);
     let expires = Utc::now() + Duration::minutes(i64::from(state.config.max_lifetime_minutes));
@@ -340,11 +437,11 @@ async fn render_preview(
             };
             (
                 action,
-                format!("/l/{}", links::encode(&state.signer, &link)),
+                format!("/l/{}", links::encode(&session.keys().signer, &link)),
             )
         })
         .collect();
-    let csrf = session.csrf(&state.signer);
+    let csrf = session.csrf();
     Ok(Html(pages::preview(&PreviewPage {
         user: &session.user,
         csrf: &csrf,
@@ -354,7 +451,7 @@ async fn render_preview(
         urls: &audit::urls(&detail.events),
         logs: &logs,
         links: &links,
-        notice,
+        notice: notice.as_deref(),
         region: &state.region,
         log_group: &names.log_group(),
         admin_email: &state.config.admin_email,
@@ -382,7 +479,7 @@ async fn show(
     Query(q): Query<NoticeQuery>,
 ) -> Result<Html<String>, WebError> {
     let id = parse_id(&id)?;
-    render_preview(&state, &session, &id, notice_text(&q.notice), None).await
+    render_preview(&state, &session, &id, &q.notice, None).await
 }
 
 /// The log tail as text, for the page's refreshing log view.
@@ -403,16 +500,14 @@ async fn admin_password(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Html<String>, WebError> {
-    session.check_csrf(&state.signer, &form.csrf)?;
+    session.check_csrf(&form.csrf)?;
     let id = parse_id(&id)?;
     let password = workflow::admin_password(&state, &id).await?;
     tracing::info!(preview = %id, by = %session.user, "admin password shown");
-    let (password, notice) = match password {
-        Some(p) => (Some(p), None),
-        None => (
-            None,
-            Some("The admin password is not created yet: the launch step makes it as the instance starts."),
-        ),
+    let notice = if password.is_some() {
+        ""
+    } else {
+        "no-password"
     };
     render_preview(&state, &session, &id, notice, password.as_deref()).await
 }
@@ -431,13 +526,64 @@ struct CsrfForm {
     csrf: String,
 }
 
-fn after_callback(id: &PreviewId, done: &str, outcome: Callback) -> Response {
-    let code = match outcome {
-        Callback::Sent => done,
-        Callback::Ended => "ended",
-        Callback::NotWaiting => "busy",
+/// What an extend or stop achieved, for the redirect and the link page.
+enum Outcome {
+    /// Extended: the Extend step's result.
+    Extended(preview_tasks::steps::extend::ExtendOutput),
+    /// The extend was handed over but the workflow has not recorded it yet.
+    ExtendSent,
+    /// The waiting preview took the stop.
+    Stopped,
+    /// A stop request was stored for the workflow's next check.
+    StopRequested,
+    /// The preview has ended.
+    Ended,
+    /// Nothing waits for an extend.
+    Busy,
+}
+
+impl Outcome {
+    /// The notice code the preview page shows it with.
+    fn code(&self) -> &'static str {
+        match self {
+            Outcome::Extended(_) => "extended",
+            Outcome::ExtendSent => "extend-sent",
+            Outcome::Stopped => "stopped",
+            Outcome::StopRequested => "stop-requested",
+            Outcome::Ended => "ended",
+            Outcome::Busy => "busy",
+        }
+    }
+}
+
+/// How long an extend waits for the workflow to record what it granted.
+const EXTEND_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Extends or stops a preview for `by` and, for an extend, waits briefly for what was granted.
+async fn act(
+    state: &AppState,
+    id: &PreviewId,
+    action: Action,
+    by: &str,
+) -> Result<Outcome, WebError> {
+    let before = match action {
+        Action::Extend(_) => workflow::extends_recorded(state, id).await?,
+        Action::Stop => 0,
     };
-    see_other(&format!("/previews/{id}?notice={code}"))
+    let outcome = workflow::callback(state, id, action, by).await?;
+    tracing::info!(preview = %id, %by, ?action, ?outcome, "callback");
+    Ok(match (outcome, action) {
+        (Callback::Sent, Action::Extend(_)) => {
+            match workflow::await_extend(state, id, before, EXTEND_ANSWER_WAIT).await? {
+                Some(out) => Outcome::Extended(out),
+                None => Outcome::ExtendSent,
+            }
+        }
+        (Callback::Sent, Action::Stop) => Outcome::Stopped,
+        (Callback::StopRequested, _) => Outcome::StopRequested,
+        (Callback::Ended, _) => Outcome::Ended,
+        (Callback::NotWaiting, _) => Outcome::Busy,
+    })
 }
 
 fn extension(minutes: &str) -> Result<u32, WebError> {
@@ -456,11 +602,14 @@ async fn extend(
     Path(id): Path<String>,
     Form(form): Form<ExtendForm>,
 ) -> Result<Response, WebError> {
-    session.check_csrf(&state.signer, &form.csrf)?;
+    session.check_csrf(&form.csrf)?;
     let id = parse_id(&id)?;
     let minutes = extension(&form.minutes)?;
-    let outcome = workflow::callback(&state, &id, Some(minutes), &session.user).await?;
-    Ok(after_callback(&id, "extended", outcome))
+    let outcome = act(&state, &id, Action::Extend(minutes), &session.user).await?;
+    Ok(see_other(&format!(
+        "/previews/{id}?notice={}",
+        outcome.code()
+    )))
 }
 
 async fn stop(
@@ -469,18 +618,22 @@ async fn stop(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    session.check_csrf(&state.signer, &form.csrf)?;
+    session.check_csrf(&form.csrf)?;
     let id = parse_id(&id)?;
-    let outcome = workflow::callback(&state, &id, None, &session.user).await?;
-    Ok(after_callback(&id, "stopped", outcome))
+    let outcome = act(&state, &id, Action::Stop, &session.user).await?;
+    Ok(see_other(&format!(
+        "/previews/{id}?notice={}",
+        outcome.code()
+    )))
 }
 
 async fn link_confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Html<String>, WebError> {
-    let link = links::decode(&state.signer, &token, Utc::now())?;
-    let csrf = state.signer.sign("link-form", &token);
+    let keys = state.keys.current().await?;
+    let link = links::decode(&keys.signer, &token, Utc::now())?;
+    let csrf = keys.signer.sign("link-form", &token);
     Ok(Html(pages::confirm(
         link.id.as_str(),
         link.action,
@@ -497,36 +650,44 @@ async fn link_act(
     Path(token): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    let link = links::decode(&state.signer, &token, Utc::now())?;
-    if !state.signer.verify("link-form", &token, &form.csrf) {
+    let keys = state.keys.current().await?;
+    let link = links::decode(&keys.signer, &token, Utc::now())?;
+    if !keys.signer.verify("link-form", &token, &form.csrf) {
         return Err(WebError::Forbidden("confirm on the link's own page".into()));
     }
     let by = auth::session_of(&state, &headers)
+        .await?
         .map(|s| s.user)
         .unwrap_or_else(|| "a callback link".into());
-    let minutes = match link.action {
-        LinkAction::Extend30 => Some(30),
-        LinkAction::Extend60 => Some(60),
-        LinkAction::Stop => None,
+    let action = match link.action {
+        LinkAction::Extend30 => Action::Extend(30),
+        LinkAction::Extend60 => Action::Extend(60),
+        LinkAction::Stop => Action::Stop,
     };
-    let outcome = workflow::callback(&state, &link.id, minutes, &by).await?;
-    let back = format!("/previews/{}", link.id);
-    let (status, text) = match (outcome, minutes) {
-        (Callback::Sent, Some(m)) => (
+    let id = &link.id;
+    let outcome = act(&state, id, action, &by).await?;
+    let back = format!("/previews/{id}");
+    let (status, text) = match outcome {
+        Outcome::Extended(out) => (
             StatusCode::OK,
-            format!("Preview {} was extended by {m} minutes.", link.id),
+            format!("Preview {id}: {}", extend_sentence(&out)),
         ),
-        (Callback::Sent, None) => (
+        Outcome::Stopped => (StatusCode::OK, format!("Preview {id} is being stopped.")),
+        Outcome::StopRequested => (
             StatusCode::OK,
-            format!("Preview {} is being stopped.", link.id),
+            format!("Preview {id}: {}", stop_requested(&state.config)),
         ),
-        (Callback::Ended, _) => (
+        Outcome::Ended => (
             StatusCode::CONFLICT,
-            format!("Preview {} has already ended.", link.id),
+            format!("Preview {id} has already ended."),
         ),
-        (Callback::NotWaiting, _) => (
-            StatusCode::CONFLICT,
-            notice_text("busy").unwrap_or_default().to_string(),
+        other => (
+            if matches!(other, Outcome::Busy) {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::OK
+            },
+            notice_text(other.code(), &[], &state.config).unwrap_or_default(),
         ),
     };
     Ok((status, Html(pages::message("Done", &text, Some(&back)))).into_response())
@@ -536,14 +697,6 @@ async fn link_act(
 struct NextQuery {
     #[serde(default)]
     next: String,
-}
-
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/"
-    }
 }
 
 fn signin_page(state: &AppState, next: &str, error: Option<&str>, status: StatusCode) -> Response {
@@ -575,11 +728,21 @@ struct SigninForm {
 
 async fn signin(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<SigninForm>,
 ) -> Result<Response, WebError> {
+    // Throttled before anything else, so a flood of guesses costs neither AWS calls nor time.
+    let attempt = state
+        .signin_throttle
+        .attempt(&address, std::time::Instant::now())
+        .map_err(|refused| {
+            tracing::warn!(%address, everyone = !refused.this_address, "sign-in throttled");
+            throttled(&refused)
+        })?;
+    let keys = state.keys.current().await?;
     let expected = auth::cookie(&headers, auth::SIGNIN_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !auth::same_secret(&state.signer, &form.csrf, expected) {
+    if expected.is_empty() || !auth::same_secret(&keys, &form.csrf, expected) {
         return Err(WebError::Forbidden(
             "the sign-in form expired; reload it and try again".into(),
         ));
@@ -595,8 +758,8 @@ async fn signin(
             StatusCode::BAD_REQUEST,
         ));
     }
-    if !auth::same_secret(&state.signer, &form.code, &state.access_code) {
-        tracing::warn!(user = %name, "wrong access code");
+    if !keys.code_matches(&form.code) {
+        tracing::warn!(user = %name, %address, "wrong access code");
         return Ok(signin_page(
             &state,
             &form.next,
@@ -604,8 +767,9 @@ async fn signin(
             StatusCode::UNAUTHORIZED,
         ));
     }
+    state.signin_throttle.succeeded(attempt);
     let value = auth::session_value(
-        &state.signer,
+        &keys,
         name,
         Utc::now() + Duration::hours(auth::SESSION_HOURS),
     );
@@ -625,12 +789,38 @@ async fn signin(
     Ok(response)
 }
 
+/// The 429 of a throttled sign-in: when to retry, in the page and in `Retry-After`.
+fn throttled(refused: &crate::throttle::Refused) -> WebError {
+    let seconds = refused.retry_after.as_secs().max(1);
+    let at = Utc::now() + Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 2));
+    let whose = if refused.this_address {
+        "from your address"
+    } else {
+        "on this service (from many addresses)"
+    };
+    WebError::TooMany {
+        message: format!(
+            "Too many sign-in attempts {whose}. Try again after {} UTC (in {} minutes).",
+            at.format("%H:%M:%S"),
+            seconds.div_ceil(60)
+        ),
+        retry_after: seconds,
+    }
+}
+
+/// Signs out: the cookie is cleared and the session revoked server-side, so a copy of the
+/// cookie no longer works either.
 async fn signout(
     State(state): State<AppState>,
     session: Session,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    session.check_csrf(&state.signer, &form.csrf)?;
+    session.check_csrf(&form.csrf)?;
+    state
+        .revocations
+        .revoke(&state, &session.id(), session.expires)
+        .await?;
+    tracing::info!(user = %session.user, "signed out");
     let clear = auth::set_cookie(auth::SESSION_COOKIE, "", 0, state.secure_cookies);
     Ok(([(SET_COOKIE, clear)], Redirect::to("/signin")).into_response())
 }
@@ -666,12 +856,5 @@ mod tests {
         };
         let err = request_from_form(&form, "a").unwrap_err();
         assert!(err.to_string().contains("UI PR number 'abc'"), "{err}");
-    }
-
-    #[test]
-    fn only_local_redirects_after_sign_in() {
-        assert_eq!(safe_next("/previews/x"), "/previews/x");
-        assert_eq!(safe_next("//evil.example"), "/");
-        assert_eq!(safe_next("https://evil.example"), "/");
     }
 }

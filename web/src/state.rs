@@ -9,11 +9,16 @@ use preview_tasks::{aws::region_of, Clients, Config};
 use crate::cached_builds::CachedBuilds;
 use crate::error::WebError;
 use crate::github::GitHub;
-use crate::sign::Signer;
+use crate::revocations::Revocations;
+use crate::secrets::{KeySource, Secret, DEFAULT_CACHE};
+use crate::throttle::SigninThrottle;
 use crate::time_to_url::TimeToUrl;
 
 /// The GitHub API when `PREVIEW_GITHUB_API` is unset.
 pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
+
+/// How long a launch waits for the capacity check by default (it answers within a second or two).
+pub const DEFAULT_LAUNCH_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Everything handlers share; cheap to clone.
 #[derive(Clone)]
@@ -29,10 +34,14 @@ pub struct Settings {
     pub region: String,
     /// The state machine whose executions are previews.
     pub state_machine_arn: String,
-    /// Signs sessions, CSRF tokens and callback links (key from `PREVIEW_LINK_KEY`).
-    pub signer: Signer,
-    /// The shared sign-in code (`PREVIEW_ACCESS_CODE`).
-    pub access_code: String,
+    /// The link key (signs sessions, CSRF tokens and callback links) and the shared sign-in code.
+    pub keys: KeySource,
+    /// Signed-out sessions.
+    pub revocations: Revocations,
+    /// Sign-in attempts per address and in all.
+    pub signin_throttle: SigninThrottle,
+    /// How long a launch waits for the capacity check's answer before saying "starting".
+    pub launch_answer_wait: std::time::Duration,
     /// The GitHub API (the PR picker and the PR checks at launch).
     pub github: GitHub,
     /// Mark cookies `Secure` (set when served over HTTPS).
@@ -65,16 +74,30 @@ impl AppState {
         let state_machine_arn = env("PREVIEW_STATE_MACHINE_ARN")
             .or_else(|| config.state_machine_arn.clone())
             .ok_or_else(|| WebError::Config("set PREVIEW_STATE_MACHINE_ARN".into()))?;
-        let signer = Signer::new(required("PREVIEW_LINK_KEY")?.as_bytes())?;
-        let access_code = required("PREVIEW_ACCESS_CODE")?;
+        // In AWS the secrets' ARNs are given and the values read at run time; locally, the values.
+        let secret = |name: &str| match env(&format!("{name}_SECRET_ARN")) {
+            Some(arn) => Ok(Secret::Arn(arn)),
+            None => required(name).map(Secret::Value),
+        };
+        let (link_key, access_code) = (secret("PREVIEW_LINK_KEY")?, secret("PREVIEW_ACCESS_CODE")?);
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let keys = KeySource::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            link_key,
+            access_code,
+            DEFAULT_CACHE,
+        );
+        // Fail at start, not at the first request, when a secret cannot be read or is unusable.
+        keys.current().await?;
         Ok(AppState::new(Settings {
             clients: Clients::new(&sdk),
             region: region_of(&sdk),
             config,
             state_machine_arn,
-            signer,
-            access_code,
+            keys,
+            revocations: Revocations::default(),
+            signin_throttle: SigninThrottle::default(),
+            launch_answer_wait: DEFAULT_LAUNCH_ANSWER_WAIT,
             github: GitHub::new(
                 &env("PREVIEW_GITHUB_API").unwrap_or_else(|| DEFAULT_GITHUB_API.into()),
                 env("PREVIEW_GITHUB_TOKEN"),

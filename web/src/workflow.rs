@@ -8,10 +8,11 @@ use preview_tasks::domain::request::PreviewRequest;
 use preview_tasks::domain::tags;
 use preview_tasks::instances::{self, ALIVE_STATES};
 use preview_tasks::steps::await_expiry::stored_token;
+use preview_tasks::steps::extend::ExtendOutput;
 use preview_tasks::{Config, Ctx};
 use serde_json::{json, Value};
 
-use crate::audit::Event;
+use crate::audit::{self, Capacity, Event};
 use crate::error::WebError;
 use crate::state::AppState;
 
@@ -113,12 +114,7 @@ pub async fn start(
         .input(input)
         .send()
         .await
-        .map_err(|e| {
-            WebError::aws(
-                "states:StartExecution",
-                aws_sdk_sfn::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(|e| WebError::from_sdk("states:StartExecution", e))?;
     Ok(out.execution_arn().to_string())
 }
 
@@ -136,12 +132,7 @@ async fn executions(
         .max_results(100)
         .send()
         .await
-        .map_err(|e| {
-            WebError::aws(
-                "states:ListExecutions",
-                aws_sdk_sfn::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(|e| WebError::from_sdk("states:ListExecutions", e))?;
     Ok(out.executions().to_vec())
 }
 
@@ -282,35 +273,33 @@ async fn describe(
             {
                 WebError::NotFound(format!("there is no preview {id}"))
             } else {
-                WebError::aws(
-                    "states:DescribeExecution",
-                    aws_sdk_sfn::error::DisplayErrorContext(e),
-                )
+                WebError::from_sdk("states:DescribeExecution", e)
             }
         })
+}
+
+/// A preview's whole history, oldest first.
+async fn history(state: &AppState, arn: &str) -> Result<Vec<Event>, WebError> {
+    let mut events = Vec::new();
+    let mut pages = state
+        .clients
+        .sfn
+        .get_execution_history()
+        .execution_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| WebError::from_sdk("states:GetExecutionHistory", e))?;
+        events.extend(page.events().iter().map(event));
+    }
+    Ok(events)
 }
 
 /// Describes a preview and reads its whole history; 404 when there is no such execution.
 pub async fn detail(state: &AppState, id: &PreviewId) -> Result<Detail, WebError> {
     let arn = state.execution_arn(id.as_str());
     let described = describe(state, id, &arn).await?;
-    let mut events = Vec::new();
-    let mut pages = state
-        .clients
-        .sfn
-        .get_execution_history()
-        .execution_arn(&arn)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            WebError::aws(
-                "states:GetExecutionHistory",
-                aws_sdk_sfn::error::DisplayErrorContext(e),
-            )
-        })?;
-        events.extend(page.events().iter().map(event));
-    }
+    let events = history(state, &arn).await?;
     Ok(Detail {
         id: id.to_string(),
         arn,
@@ -373,6 +362,15 @@ pub async fn admin_password(state: &AppState, id: &PreviewId) -> Result<Option<S
     Ok(preview_tasks::parameters::value(&state.clients.ssm, &name).await?)
 }
 
+/// What a callback asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Extend by these minutes.
+    Extend(u32),
+    /// Stop now.
+    Stop,
+}
+
 /// What a callback achieved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Callback {
@@ -380,15 +378,20 @@ pub enum Callback {
     Sent,
     /// The preview has already ended.
     Ended,
-    /// The preview is not waiting yet (still starting) or is handling the previous callback.
+    /// The preview is not waiting for an extend yet (still building) or is handling the previous
+    /// callback.
     NotWaiting,
+    /// No callback waits (the preview is building, or between two waits): a stop request was
+    /// stored, which the workflow acts on at its next health check or wait.
+    StopRequested,
 }
 
-/// Extends (`minutes` = Some) or stops (None) a preview on behalf of `by`.
+/// Extends or stops a preview on behalf of `by`. A stop works in every phase: when no task
+/// token waits, or the stored one is stale, it is recorded as a stop request instead.
 pub async fn callback(
     state: &AppState,
     id: &PreviewId,
-    minutes: Option<u32>,
+    action: Action,
     by: &str,
 ) -> Result<Callback, WebError> {
     let arn = state.execution_arn(id.as_str());
@@ -398,12 +401,27 @@ pub async fn callback(
     }
     let names = state.config.names();
     let token = stored_token(&state.clients.ssm, &names, id).await?;
-    let Some(token) = token else {
-        return Ok(Callback::NotWaiting);
+    let sent = match token {
+        Some(token) => send(state, token, action, by).await?,
+        None => false,
     };
-    let body = match minutes {
-        Some(m) => json!({"action": "extend", "minutes": m, "by": by}),
-        None => json!({"action": "stop", "by": by}),
+    match (sent, action) {
+        (true, _) => Ok(Callback::Sent),
+        (false, Action::Extend(_)) => Ok(Callback::NotWaiting),
+        (false, Action::Stop) => {
+            preview_tasks::stop_request::request(&state.clients.ssm, &names, id, by, Utc::now())
+                .await?;
+            Ok(Callback::StopRequested)
+        }
+    }
+}
+
+/// Hands the callback to the waiting task; false when the token is stale (the wait it belonged
+/// to has ended).
+async fn send(state: &AppState, token: String, action: Action, by: &str) -> Result<bool, WebError> {
+    let body = match action {
+        Action::Extend(m) => json!({"action": "extend", "minutes": m, "by": by}),
+        Action::Stop => json!({"action": "stop", "by": by}),
     };
     match state
         .clients
@@ -414,17 +432,67 @@ pub async fn callback(
         .send()
         .await
     {
-        Ok(_) => Ok(Callback::Sent),
+        Ok(_) => Ok(true),
         Err(e)
             if e.as_service_error().is_some_and(|s| {
                 s.is_task_timed_out() || s.is_invalid_token() || s.is_task_does_not_exist()
             }) =>
         {
-            Ok(Callback::NotWaiting)
+            Ok(false)
         }
-        Err(e) => Err(WebError::aws(
-            "states:SendTaskSuccess",
-            aws_sdk_sfn::error::DisplayErrorContext(e),
-        )),
+        Err(e) => Err(WebError::from_sdk("states:SendTaskSuccess", e)),
     }
+}
+
+/// How often a short wait for the workflow reads the history.
+const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Reads the history until `decide` answers or `wait` has passed (then `None`).
+async fn watch<T>(
+    state: &AppState,
+    id: &PreviewId,
+    wait: std::time::Duration,
+    decide: impl Fn(&[Event]) -> Option<T>,
+) -> Result<Option<T>, WebError> {
+    let until = tokio::time::Instant::now() + wait;
+    // A zero wait reads nothing: the answer is "not yet" without asking.
+    while tokio::time::Instant::now() < until {
+        let events = history(state, &state.execution_arn(id.as_str())).await?;
+        if let Some(answer) = decide(&events) {
+            return Ok(Some(answer));
+        }
+        tokio::time::sleep(POLL.min(until - tokio::time::Instant::now())).await;
+    }
+    Ok(None)
+}
+
+/// Waits up to `wait` for the capacity check of a just-started preview.
+pub async fn await_capacity(
+    state: &AppState,
+    id: &PreviewId,
+    wait: std::time::Duration,
+) -> Result<Capacity, WebError> {
+    Ok(watch(state, id, wait, audit::capacity)
+        .await?
+        .unwrap_or(Capacity::Undecided))
+}
+
+/// How many extends the workflow has recorded for a preview.
+pub async fn extends_recorded(state: &AppState, id: &PreviewId) -> Result<usize, WebError> {
+    let events = history(state, &state.execution_arn(id.as_str())).await?;
+    Ok(audit::extends(&events).len())
+}
+
+/// Waits up to `wait` for the extend after the `before` recorded ones; `None` when it has not
+/// been recorded yet.
+pub async fn await_extend(
+    state: &AppState,
+    id: &PreviewId,
+    before: usize,
+    wait: std::time::Duration,
+) -> Result<Option<ExtendOutput>, WebError> {
+    watch(state, id, wait, |events| {
+        audit::extends(events).into_iter().nth(before)
+    })
+    .await
 }

@@ -581,15 +581,8 @@ async fn full_slots_and_the_launch_rate_limit_refuse_with_a_message() {
     );
     assert_eq!(w.executions().await, 2, "nothing started");
     // A refused launch does not count against carol's limit.
-    let name = w
-        .state
-        .config
-        .names()
-        .user_launches(&preview_web::limits::user_key("carol"));
-    let stored = preview_tasks::parameters::value(&w.state.clients.ssm, &name)
-        .await
-        .unwrap();
-    assert_eq!(stored, None);
+    let carol_places = preview_web::limits::user_path(&w.state, "carol");
+    assert_eq!(places(&w, &carol_places).await, Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -732,4 +725,646 @@ async fn a_cached_build_shows_on_the_form_and_the_launch_reuses_it() {
         "{output}"
     );
     assert_eq!(output["build_cache"]["backend"]["tag"], tag.as_str());
+}
+
+/// The launch-limit places taken under `path`.
+async fn places(w: &World, path: &str) -> Vec<String> {
+    preview_tasks::parameters::names_under(&w.aws.ssm, path)
+        .await
+        .unwrap()
+}
+
+/// Launches PR 9876 for the session.
+async fn launch_9876(w: &World, session: &str, csrf: &str) -> Reply {
+    w.post(
+        "/previews",
+        session,
+        &[("csrf", csrf), ("backend_pr", "9876")],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_launch_the_capacity_check_refuses_is_not_called_launched_and_costs_no_place() {
+    let mut w = world_with(|c| c.max_live = 1).await;
+    // Another preview holds the only slot but has no running execution yet: the form's own
+    // count sees a free slot, the workflow's capacity check does not.
+    let names = w.state.config.names();
+    let held = preview_tasks::domain::slots::Reservation {
+        preview_id: "dsp-b1-202611281200-abcd".into(),
+        execution: String::new(),
+        reserved_at: chrono::Utc::now(),
+    };
+    assert!(
+        preview_tasks::slots::try_take(&w.aws.ssm, &names.slot(1), &held)
+            .await
+            .unwrap()
+    );
+    let (session, csrf) = w.sign_in("alice").await;
+    let refused = launch_9876(&w, &session, &csrf).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused
+            .body
+            .contains("All 1 preview slots are in use; nothing was launched"),
+        "{}",
+        refused.body
+    );
+    assert!(!refused.body.contains("Launched"), "{}", refused.body);
+    let user = preview_web::limits::user_path(&w.state, "alice");
+    assert_eq!(places(&w, &user).await, Vec::<String>::new(), "not charged");
+    let global = preview_web::limits::global_path(&w.state);
+    assert_eq!(places(&w, &global).await, Vec::<String>::new());
+
+    // Undecided within the wait: said honestly, never "launched".
+    preview_tasks::parameters::delete_all(&w.aws.ssm, &[names.slot(1)])
+        .await
+        .unwrap();
+    let mut settings = w.settings();
+    settings.launch_answer_wait = std::time::Duration::ZERO;
+    w.app = preview_web::router(preview_web::AppState::new(settings));
+    let starting = launch_9876(&w, &session, &csrf).await;
+    assert!(
+        starting.location.ends_with("?notice=starting"),
+        "{}",
+        starting.location
+    );
+    let page = w.get(&starting.location, &session).await;
+    assert!(
+        page.body
+            .contains("the capacity check has not answered yet"),
+        "{}",
+        page.body
+    );
+}
+
+/// Launches of PR 9876 by each (session, csrf) at once; the status of each answer.
+async fn launch_all(w: &World, people: &[(String, String)]) -> Vec<Reply> {
+    futures::future::join_all(people.iter().map(|(s, c)| launch_9876(w, s, c))).await
+}
+
+fn count(replies: &[Reply], status: StatusCode) -> usize {
+    replies.iter().filter(|r| r.status == status).count()
+}
+
+#[tokio::test]
+async fn simultaneous_launches_hold_the_per_person_limit() {
+    let w = world_with(|c| {
+        c.max_live = 10;
+        c.launches_per_user_per_hour = 4;
+        c.launches_per_hour = 100;
+    })
+    .await;
+    let alice = w.sign_in("alice").await;
+    let replies = launch_all(&w, &vec![alice; 10]).await;
+    assert_eq!(count(&replies, StatusCode::SEE_OTHER), 4);
+    assert_eq!(count(&replies, StatusCode::TOO_MANY_REQUESTS), 6);
+    for r in replies.iter().filter(|r| r.status == StatusCode::SEE_OTHER) {
+        assert!(r.location.ends_with("?notice=launched"), "{}", r.location);
+    }
+    assert_eq!(w.executions().await, 4);
+    let user = preview_web::limits::user_path(&w.state, "alice");
+    assert_eq!(places(&w, &user).await.len(), 4);
+}
+
+#[tokio::test]
+async fn twenty_people_at_once_three_slots_three_launched() {
+    let w = world_with(|c| {
+        c.max_live = 3;
+        c.launches_per_hour = 100;
+    })
+    .await;
+    let mut people = Vec::new();
+    for i in 0..20 {
+        people.push(w.sign_in(&format!("person{i}")).await);
+    }
+    let replies = launch_all(&w, &people).await;
+    let launched: Vec<&Reply> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::SEE_OTHER)
+        .collect();
+    assert_eq!(launched.len(), 3, "exactly the free slots");
+    for r in &launched {
+        assert!(r.location.ends_with("?notice=launched"), "{}", r.location);
+    }
+    assert_eq!(count(&replies, StatusCode::CONFLICT), 17);
+    for (i, r) in replies.iter().enumerate() {
+        let user = preview_web::limits::user_path(&w.state, &format!("person{i}"));
+        let charged = places(&w, &user).await.len();
+        if r.status == StatusCode::CONFLICT {
+            assert!(r.body.contains("nothing was launched"), "{}", r.body);
+            assert_eq!(charged, 0, "a refused launch is not charged");
+        } else {
+            assert_eq!(charged, 1);
+        }
+    }
+    let global = preview_web::limits::global_path(&w.state);
+    assert_eq!(places(&w, &global).await.len(), 3);
+}
+
+#[tokio::test]
+async fn the_global_launch_rate_holds_for_simultaneous_launches() {
+    let w = world_with(|c| {
+        c.max_live = 10;
+        c.launches_per_hour = 2;
+    })
+    .await;
+    let mut people = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        people.push(w.sign_in(name).await);
+    }
+    let replies = launch_all(&w, &people).await;
+    assert_eq!(count(&replies, StatusCode::SEE_OTHER), 2);
+    assert_eq!(count(&replies, StatusCode::TOO_MANY_REQUESTS), 3);
+    let refused = replies
+        .iter()
+        .find(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .unwrap();
+    assert!(
+        refused
+            .body
+            .contains("the service has launched 2 previews in the last hour"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(w.executions().await, 2);
+    // Refused by the global limit: the person's own place was given back.
+    let total: usize = futures::future::join_all(["a", "b", "c", "d", "e"].map(|n| {
+        let path = preview_web::limits::user_path(&w.state, n);
+        let w = &w;
+        async move { places(w, &path).await.len() }
+    }))
+    .await
+    .into_iter()
+    .sum();
+    assert_eq!(total, 2);
+}
+
+#[tokio::test]
+async fn an_invalid_form_costs_no_aws_or_github_call() {
+    let w = world().await;
+    let (session, csrf) = w.sign_in("alice").await;
+    let (calls, github) = (w.calls.count(), w.github_log.hits().len());
+    for form in [
+        vec![],
+        vec![("backend_pr", "abc")],
+        vec![("backend_pr", "12"), ("backend_branch", "main")],
+        vec![("backend_pr", "12"), ("env", "no equals sign")],
+        vec![("backend_pr", "12"), ("sample_content", "everything")],
+        vec![("ui_branch", "bad branch name;rm")],
+    ] {
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend(form.iter().copied());
+        let r = w.post("/previews", &session, &fields).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{form:?}: {}", r.body);
+        assert!(r.body.contains(r#"class="msg err""#), "{}", r.body);
+    }
+    assert_eq!(w.calls.count(), calls, "no AWS call");
+    assert_eq!(w.github_log.hits().len(), github, "no GitHub call");
+}
+
+impl World {
+    /// A sign-in POST from the client address `from`.
+    async fn sign_in_from(&self, from: [u8; 4], pre: &str, form: &[(&str, &str)]) -> Reply {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        let mut req = Request::post("/signin")
+            .header(COOKIE, pre)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body.join("&")))
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                from, 40000,
+            ))));
+        reply(self.app.clone().oneshot(req).await.unwrap()).await
+    }
+
+    /// The sign-in form's cookie and token.
+    async fn signin_form(&self) -> (String, String) {
+        let form = self.get("/signin", "").await;
+        (
+            cookie_pair(&form.cookies, "dsp_signin"),
+            hidden(&form.body, "csrf"),
+        )
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_address_and_in_all() {
+    use preview_web::throttle::{GLOBAL, PER_ADDRESS};
+    let w = world().await;
+    let (pre, token) = w.signin_form().await;
+    let guess = |code: &'static str| {
+        let token = token.clone();
+        move |name: &'static str| {
+            vec![
+                ("csrf", token.clone()),
+                ("name", name.to_string()),
+                ("code", code.to_string()),
+            ]
+        }
+    };
+    let wrong = guess("guess");
+    let right = guess(ACCESS_CODE);
+    let send = |from: [u8; 4], fields: Vec<(&'static str, String)>| {
+        let pre = pre.clone();
+        let w = &w;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            w.sign_in_from(from, &pre, &fields).await
+        }
+    };
+    let started = std::time::Instant::now();
+    for _ in 0..PER_ADDRESS {
+        let r = send([10, 0, 0, 1], wrong("alice")).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    }
+    let throttled = send([10, 0, 0, 1], right("alice")).await;
+    let burst = started.elapsed();
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        throttled
+            .body
+            .contains("Too many sign-in attempts from your address. Try again after"),
+        "{}",
+        throttled.body
+    );
+    println!(
+        "{PER_ADDRESS} wrong codes then refused, in {burst:?}; the right code too while throttled"
+    );
+    // Another address is not affected; its right code does not use up a place.
+    let ok = send([10, 0, 0, 2], right("bob")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    // Everyone together: the global window (wrong codes so far: the first address's).
+    let mut counted = PER_ADDRESS;
+    'spray: for a in 3..=255u8 {
+        for _ in 0..PER_ADDRESS {
+            if counted == GLOBAL {
+                break 'spray;
+            }
+            let r = send([10, 0, 1, a], wrong("mallory")).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+            counted += 1;
+        }
+    }
+    let everyone = send([10, 9, 9, 9], right("carol")).await;
+    assert_eq!(everyone.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        everyone.body.contains("on this service"),
+        "{}",
+        everyone.body
+    );
+}
+
+#[tokio::test]
+async fn next_is_only_ever_a_path_on_this_site() {
+    let w = world().await;
+    for bad in [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "/\tevil",
+        "/a\r\nSet-Cookie: x=1",
+        "javascript:alert(1)",
+    ] {
+        let (pre, token) = w.signin_form().await;
+        let r = w
+            .post(
+                "/signin",
+                &pre,
+                &[
+                    ("csrf", &token),
+                    ("next", bad),
+                    ("name", "alice"),
+                    ("code", ACCESS_CODE),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{bad:?}: {}", r.body);
+        assert_eq!(r.location, "/", "{bad:?}");
+        let form = w.get(&format!("/signin?next={}", encode(bad)), "").await;
+        assert_eq!(form.status, StatusCode::OK, "{bad:?}");
+        assert_eq!(hidden(&form.body, "next"), "/", "{bad:?}");
+    }
+    let (pre, token) = w.signin_form().await;
+    let good = w
+        .post(
+            "/signin",
+            &pre,
+            &[
+                ("csrf", &token),
+                ("next", "/previews/dsp-b1-202611281200-abcd?notice=launched"),
+                ("name", "alice"),
+                ("code", ACCESS_CODE),
+            ],
+        )
+        .await;
+    assert_eq!(
+        good.location,
+        "/previews/dsp-b1-202611281200-abcd?notice=launched"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_session_and_a_new_code_revokes_all() {
+    let mut w = world().await;
+    let (first, first_csrf) = w.sign_in("alice").await;
+    let (second, _) = w.sign_in("alice").await;
+    let revoked = format!(
+        "{}/revoked-sessions/",
+        w.state.config.names().parameter_root()
+    );
+    // A revocation whose session has expired meanwhile: the next sign-out deletes it.
+    w.aws
+        .ssm
+        .put_parameter()
+        .name(format!("{revoked}0123456789abcdef"))
+        .value("1")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let out = w.post("/signout", &first, &[("csrf", &first_csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        w.get("/", &first).await.status,
+        StatusCode::SEE_OTHER,
+        "signed out"
+    );
+    assert_eq!(
+        w.get("/", &second).await.status,
+        StatusCode::OK,
+        "the other session stays"
+    );
+    let kept = places(&w, &revoked).await;
+    assert_eq!(
+        kept.len(),
+        1,
+        "kept in SSM, the expired one deleted: {kept:?}"
+    );
+    // Another instance of the app (a fresh cache) knows it too.
+    w.app = preview_web::router(preview_web::AppState::new(w.settings()));
+    assert_eq!(w.get("/", &first).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(w.get("/", &second).await.status, StatusCode::OK);
+    // A new access code: every session made with the old one ends.
+    let mut settings = w.settings();
+    settings.keys =
+        preview_web::secrets::KeySource::fixed(&common::SIGNING_KEY, "a new code").unwrap();
+    w.app = preview_web::router(preview_web::AppState::new(settings));
+    let home = w.get("/", &second).await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert!(home.location.starts_with("/signin"), "{}", home.location);
+}
+
+#[tokio::test]
+async fn keys_come_from_secrets_manager_and_a_rotated_code_applies_soon() {
+    let mut w = world().await;
+    let endpoint = preview_tasks::local::Moto::shared_endpoint().unwrap();
+    let sm =
+        aws_sdk_secretsmanager::Client::new(&preview_tasks::local::sdk_config(&endpoint).await);
+    let stack = &w.state.config.stack;
+    let mut arns = Vec::new();
+    for (name, value) in [
+        ("link-key", "k".repeat(40)),
+        ("access-code", "first code".into()),
+    ] {
+        let out = sm
+            .create_secret()
+            .name(format!("{stack}/{name}"))
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+        arns.push(out.arn().unwrap().to_string());
+    }
+    let cache = std::time::Duration::from_millis(300);
+    let mut settings = w.settings();
+    settings.keys = preview_web::secrets::KeySource::new(
+        sm.clone(),
+        preview_web::secrets::Secret::Arn(arns[0].clone()),
+        preview_web::secrets::Secret::Arn(arns[1].clone()),
+        cache,
+    );
+    w.app = preview_web::router(preview_web::AppState::new(settings));
+    let attempt = |code: &'static str| {
+        let w = &w;
+        async move {
+            let (pre, token) = w.signin_form().await;
+            w.post(
+                "/signin",
+                &pre,
+                &[("csrf", &token), ("name", "alice"), ("code", code)],
+            )
+            .await
+        }
+    };
+    let signed = attempt("first code").await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let session = cookie_pair(&signed.cookies, "dsp_session");
+    assert_eq!(w.get("/", &session).await.status, StatusCode::OK);
+    assert_eq!(attempt(ACCESS_CODE).await.status, StatusCode::UNAUTHORIZED);
+
+    sm.put_secret_value()
+        .secret_id(&arns[1])
+        .secret_string("second code")
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(cache * 2).await;
+    assert_eq!(
+        w.get("/", &session).await.status,
+        StatusCode::SEE_OTHER,
+        "sessions of the old code end"
+    );
+    assert_eq!(attempt("first code").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("second code").await.status, StatusCode::SEE_OTHER);
+}
+
+/// Captures what the app logs while a test runs (on this thread).
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
+    }
+}
+
+#[tokio::test]
+async fn unreachable_aws_gets_a_friendly_503_with_a_reference_in_page_and_log() {
+    let mut w = world().await;
+    let (session, _) = w.sign_in("alice").await;
+    // Nothing listens on port 1.
+    let closed =
+        preview_tasks::Clients::new(&preview_tasks::local::sdk_config("http://127.0.0.1:1").await);
+    let mut settings = w.settings();
+    settings.clients = closed;
+    w.app = preview_web::router(preview_web::AppState::new(settings));
+    let log = LogBuffer::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let started = std::time::Instant::now();
+    let page = w.get("/", &session).await;
+    println!("503 after {:?}", started.elapsed());
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("cannot reach AWS right now"),
+        "{}",
+        page.body
+    );
+    let reference = page
+        .body
+        .split("the reference ")
+        .nth(1)
+        .and_then(|r| r.get(..8))
+        .expect("a reference")
+        .to_string();
+    assert!(!page.body.contains("127.0.0.1") && !page.body.contains("dispatch"));
+    let logged = log.text();
+    assert!(
+        logged.contains(&reference) && logged.contains("ssm:GetParametersByPath"),
+        "the log has the detail under the same reference: {logged}"
+    );
+}
+
+#[tokio::test]
+async fn stop_works_when_no_callback_waits() {
+    let w = world().await;
+    let (session, csrf) = w.sign_in("alice").await;
+    let id = launched_id(&launch_9876(&w, &session, &csrf).await);
+    w.submitted(&id, 1).await;
+    let preview = preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap();
+    let names = w.state.config.names();
+    let token = names.task_token(&preview);
+    let pending = || preview_tasks::stop_request::pending(&w.aws.ssm, &names, &preview);
+
+    // Still building: no token is stored yet.
+    preview_tasks::parameters::delete_all(&w.aws.ssm, std::slice::from_ref(&token))
+        .await
+        .unwrap();
+    let stop = w
+        .post(
+            &format!("/previews/{id}/stop"),
+            &session,
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert!(
+        stop.location.ends_with("?notice=stop-requested"),
+        "{}",
+        stop.location
+    );
+    assert_eq!(pending().await.unwrap().expect("recorded").by, "alice");
+    let page = w.get(&stop.location, &session).await;
+    assert!(
+        page.body
+            .contains("Stop requested: it takes effect within one health check (about 1 seconds)"),
+        "{}",
+        page.body
+    );
+    // An extend cannot be recorded that way: it says to try again.
+    let extend = w
+        .post(
+            &format!("/previews/{id}/extend"),
+            &session,
+            &[("csrf", &csrf), ("minutes", "30")],
+        )
+        .await;
+    assert!(
+        extend.location.ends_with("?notice=busy"),
+        "{}",
+        extend.location
+    );
+
+    // A stale token (its wait has ended): the stop link records the request too.
+    w.aws
+        .ssm
+        .put_parameter()
+        .name(&token)
+        .value("not-a-live-token")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let page = w.get(&format!("/previews/{id}"), &session).await.body;
+    let link = page
+        .split("/l/")
+        .skip(1)
+        .map(|t| t.split('"').next().unwrap())
+        .find(|t| t.contains(".stop."))
+        .expect("a stop link")
+        .to_string();
+    let confirm = w.get(&format!("/l/{link}"), "").await;
+    let by_link = w
+        .post(
+            &format!("/l/{link}"),
+            "",
+            &[("csrf", &hidden(&confirm.body, "csrf"))],
+        )
+        .await;
+    assert_eq!(by_link.status, StatusCode::OK, "{}", by_link.body);
+    assert!(by_link.body.contains("Stop requested"), "{}", by_link.body);
+    assert_eq!(pending().await.unwrap().unwrap().by, "a callback link");
+}
+
+#[tokio::test]
+async fn a_capped_extend_says_what_was_granted() {
+    let w = world_with(|c| {
+        c.min_ttl_minutes = 30;
+        c.default_ttl_minutes = 30;
+        c.max_lifetime_minutes = 60;
+    })
+    .await;
+    let (session, csrf) = w.sign_in("alice").await;
+    let id = launched_id(&launch_9876(&w, &session, &csrf).await);
+    w.submitted(&id, 1).await;
+    let path = format!("/previews/{id}/extend");
+    let extend = || async {
+        w.post(&path, &session, &[("csrf", &csrf), ("minutes", "60")])
+            .await
+    };
+    let first = extend().await;
+    assert!(
+        first.location.ends_with("?notice=extended"),
+        "{}",
+        first.location
+    );
+    let page = w.get(&first.location, &session).await.body;
+    assert!(
+        page.contains("capped by the maximum lifetime"),
+        "the notice says the cap hit: {page}"
+    );
+    assert!(!page.contains("extended by 60 minutes"), "{page}");
+    w.submitted(&id, 2).await;
+    let second = extend().await;
+    let page = w.get(&second.location, &session).await.body;
+    for says in [
+        "Not extended (asked by alice; the preview has reached its maximum lifetime)",
+        "not extended (asked by alice; asked for 60; the preview has reached its maximum lifetime)",
+    ] {
+        assert!(page.contains(says), "lacks '{says}': {page}");
+    }
 }

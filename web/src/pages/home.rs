@@ -61,6 +61,8 @@ pub struct Home<'a> {
     pub csrf: &'a str,
     /// Live and past previews, and the dials in force.
     pub overview: &'a Overview,
+    /// Only the form (it was wrong, and is shown back without asking AWS for the lists).
+    pub partial: bool,
     /// The form as typed.
     pub form: &'a LaunchForm,
     /// What to fix in the form.
@@ -312,7 +314,11 @@ fn launch_form(h: &Home) -> String {
 <small>Allowed keys: {allowed}</small></details>
 {estimate}
 <p><button type="submit">Launch</button></p></form>{blist}{ulist}"#,
-        slots = capacity(h),
+        slots = if h.partial {
+            String::new()
+        } else {
+            capacity(h)
+        },
         error = notice(h.error, true),
         notice = notice(h.notice, false),
         csrf = esc(h.csrf),
@@ -348,6 +354,14 @@ fn launch_form(h: &Home) -> String {
 
 /// Renders [`Home`].
 pub fn home(h: &Home) -> String {
+    if h.partial {
+        let body = format!(
+            r#"<p>The live and past previews are on the <a href="/">home page</a>.</p>
+<h2 id="launch">Launch a preview</h2>{}"#,
+            launch_form(h)
+        );
+        return layout("DSpace previews", Some((h.user, h.csrf)), &body);
+    }
     let live = &h.overview.live;
     let cards = if live.is_empty() {
         "<p>No preview is running.</p>".to_string()
@@ -401,6 +415,7 @@ mod tests {
             user: "alice",
             csrf: "t",
             overview: o,
+            partial: false,
             form,
             error,
             notice: None,

@@ -4,17 +4,23 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use axum::Router;
 use chrono::Utc;
 use preview_statemachine::preview::{self, StepsInvoker};
 use preview_statemachine::{Engine, ManualClock};
 use preview_tasks::local::{local_ctx, Moto};
-use preview_tasks::{Config, Ctx};
+use preview_tasks::{Clients, Config, Ctx};
 use preview_web::github::GitHub;
-use preview_web::sign::Signer;
+use preview_web::github_replay::ReplayLog;
+use preview_web::secrets::KeySource;
 use preview_web::state::Settings;
 use preview_web::{router, AppState};
 
@@ -23,6 +29,55 @@ pub const SIGNING_KEY: [u8; 32] = [9u8; 32];
 
 /// The access code the tests sign in with.
 pub const ACCESS_CODE: &str = "dspace rocks";
+
+/// Counts every request the SDK clients send (retries included).
+#[derive(Debug, Clone, Default)]
+pub struct Calls(pub Arc<AtomicUsize>);
+
+impl Calls {
+    /// Calls so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// `clients` with the counting interceptor added to every one of them.
+pub fn counted(c: &Clients, calls: &Calls) -> Clients {
+    macro_rules! counted {
+        ($sdk:ident, $field:ident) => {
+            $sdk::Client::from_conf(
+                c.$field
+                    .config()
+                    .to_builder()
+                    .interceptor(calls.clone())
+                    .build(),
+            )
+        };
+    }
+    Clients {
+        ec2: counted!(aws_sdk_ec2, ec2),
+        ssm: counted!(aws_sdk_ssm, ssm),
+        logs: counted!(aws_sdk_cloudwatchlogs, logs),
+        sfn: counted!(aws_sdk_sfn, sfn),
+        ecr: counted!(aws_sdk_ecr, ecr),
+    }
+}
 
 /// One test's world: a stack in moto, the engine on a manual clock, the app in front.
 pub struct World {
@@ -36,6 +91,13 @@ pub struct World {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The engine's clock.
     pub clock: Arc<ManualClock>,
+    /// The AWS calls the app made (not the workflow's).
+    pub calls: Calls,
+    /// The GitHub requests the app made.
+    pub github_log: ReplayLog,
+    /// The stack's clients, uncounted (for what a test itself reads or writes).
+    pub aws: Clients,
+    github_api: String,
 }
 
 impl Drop for World {
@@ -92,19 +154,16 @@ pub async fn world_full(
     let github = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let github_api = format!("http://{}", github.local_addr().unwrap());
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/github");
-    tokio::spawn(preview_web::github_replay::serve(fixtures, github));
-    let state = AppState::new(Settings {
-        clients: ctx.clients.clone(),
-        config: ctx.base.clone(),
-        region: ctx.region.clone(),
-        state_machine_arn: arn,
-        signer: Signer::new(&SIGNING_KEY).unwrap(),
-        access_code: ACCESS_CODE.into(),
-        github: GitHub::new(&github_api, None).unwrap(),
-        secure_cookies: false,
-        cached_builds: Default::default(),
-        time_to_url: Default::default(),
-    });
+    let (replay, github_log) = preview_web::github_replay::app(&fixtures).unwrap();
+    tokio::spawn(async move { axum::serve(github, replay).await });
+    let calls = Calls::default();
+    let state = AppState::new(settings(
+        counted(&ctx.clients, &calls),
+        &ctx.base,
+        &ctx.region,
+        &arn,
+        &github_api,
+    ));
     World {
         app: router(state.clone()),
         state,
@@ -112,10 +171,50 @@ pub async fn world_full(
         dir,
         server,
         clock,
+        calls,
+        github_log,
+        aws: ctx.clients.clone(),
+        github_api,
+    }
+}
+
+/// The app's settings for a world: fixed keys, the replayed GitHub, a short launch wait.
+fn settings(
+    clients: Clients,
+    config: &Config,
+    region: &str,
+    arn: &str,
+    github_api: &str,
+) -> Settings {
+    Settings {
+        clients,
+        config: config.clone(),
+        region: region.to_string(),
+        state_machine_arn: arn.to_string(),
+        keys: KeySource::fixed(&SIGNING_KEY, ACCESS_CODE).unwrap(),
+        revocations: Default::default(),
+        signin_throttle: Default::default(),
+        launch_answer_wait: std::time::Duration::from_secs(10),
+        github: GitHub::new(github_api, None).unwrap(),
+        secure_cookies: false,
+        cached_builds: Default::default(),
+        time_to_url: Default::default(),
     }
 }
 
 impl World {
+    /// Fresh settings of this world's app (its counted clients), for a test to change and
+    /// build a second app from.
+    pub fn settings(&self) -> Settings {
+        settings(
+            self.state.clients.clone(),
+            &self.state.config,
+            &self.state.region,
+            &self.state.state_machine_arn,
+            &self.github_api,
+        )
+    }
+
     /// Waits until the preview has submitted its `n`th AwaitExpiry.
     pub async fn submitted(&self, id: &str, n: usize) {
         let arn = self.state.execution_arn(id);
@@ -159,7 +258,10 @@ impl World {
     pub async fn serve(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = self.app.clone();
+        let app = self
+            .app
+            .clone()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).await });
         base
     }
