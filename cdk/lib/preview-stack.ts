@@ -562,10 +562,9 @@ export class PreviewStack extends cdk.Stack {
     );
     grant(
       ['await-expiry'],
-      // A stop request found while parking the token completes the wait as a stop at once. The ARN
-      // is built from the state machine's name: a token of the construct would make this role's
-      // policy depend on the state machine, which depends on this function (a cycle).
-      new iam.PolicyStatement({ sid: 'CompleteOwnWaitWithStop', actions: ['states:SendTaskSuccess'], resources: [stateMachineArn] }),
+      // A stop request found while parking the token completes the wait as a stop at once.
+      // "*": task-token actions take no resource ARN; the token (only readable from SSM by the roles that need it) is the capability.
+      new iam.PolicyStatement({ sid: 'CompleteOwnWaitWithStop', actions: ['states:SendTaskSuccess'], resources: ['*'] }),
     );
     grant(
       ['reaper'],
@@ -576,14 +575,15 @@ export class PreviewStack extends cdk.Stack {
       }),
     );
     // When a preview's instance dies while its execution waits, the reaper ends the wait as
-    // InstanceGone with the stored token. Tokens belong to the state machine, hence its ARN.
+    // InstanceGone with the stored token.
     grant(
       ['reaper'],
       new iam.PolicyStatement({ sid: 'ReadTaskTokens', actions: ['ssm:GetParameter'], resources: [taskTokens] }),
     );
     grant(
       ['reaper'],
-      new iam.PolicyStatement({ sid: 'FailWaitsOfGoneInstances', actions: ['states:SendTaskFailure'], resources: [stateMachineArn] }),
+      // "*": task-token actions take no resource ARN; the token (only readable from SSM by the roles that need it) is the capability.
+      new iam.PolicyStatement({ sid: 'FailWaitsOfGoneInstances', actions: ['states:SendTaskFailure'], resources: ['*'] }),
     );
 
     // check-health: Run Command on our instances only, with the one document it uses.

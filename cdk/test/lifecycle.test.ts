@@ -44,17 +44,28 @@ describe('stop in every phase', () => {
     }
   });
 
-  it("lets await-expiry complete its own wait, on the state machine's ARN built from its name (no cycle)", () => {
-    const own = granting(statementsOf(json, 'await-expiry'), 'states:SendTaskSuccess');
-    assert.equal(own.length, 1);
-    assert.deepEqual(own[0].resources, [STATE_MACHINE_ARN]);
-    // The synth above succeeded; and the role's policy names no resource of the state machine.
+  // Task-token actions (SendTaskSuccess, SendTaskFailure) take no resource ARN: IAM accepts only
+  // Resource "*" for them, and a statement naming the state machine is AccessDenied in AWS.
+  it('lets await-expiry complete its own wait (SendTaskSuccess on *), and nothing else of Step Functions', () => {
+    const states = statementsOf(json, 'await-expiry').filter((s) => s.actions.some((a) => a.toLowerCase().startsWith('states:')));
+    assert.deepEqual(
+      states.map((s) => ({ effect: s.effect, actions: s.actions, resources: s.resources })),
+      [{ effect: 'Allow', actions: ['states:SendTaskSuccess'], resources: ['*'] }],
+    );
+    // The role's policy names no resource of the state machine (which invokes this function: a cycle).
     const [smId] = Object.entries(json.Resources as Record<string, any>).find(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')!;
     for (const [id, r] of Object.entries(json.Resources as Record<string, any>)) {
       if (r.Type !== 'AWS::IAM::Policy' || !r.Properties.Roles.some((x: any) => x.Ref === role('await-expiry'))) continue;
       assert.doesNotMatch(JSON.stringify(r), new RegExp(`"${smId}"`), `${id} refers to the state machine`);
       assert.equal(r.DependsOn, undefined, `${id} depends on something`);
     }
+  });
+
+  it('leaves the web app its SendTaskSuccess on * (extend and stop)', () => {
+    const successes = granting(statementsOf(json, 'web'), 'states:SendTaskSuccess');
+    assert.equal(successes.length, 1);
+    assert.deepEqual(successes[0].actions, ['states:SendTaskSuccess']);
+    assert.deepEqual(successes[0].resources, ['*']);
   });
 
 });
@@ -114,7 +125,8 @@ describe('the reaper, woken by events', () => {
     const all = statements(json);
     const fails = granting(all, 'states:SendTaskFailure');
     assert.deepEqual([...new Set(fails.flatMap((s) => s.roles))], [roleOfFunction(json, reaper)]);
-    assert.deepEqual(fails.flatMap((s) => s.resources), [STATE_MACHINE_ARN]);
+    assert.deepEqual(fails.flatMap((s) => s.resources), ['*']);
+    assert.deepEqual(fails.flatMap((s) => s.actions), ['states:SendTaskFailure']);
     // It reads the waiting token, and no other parameter by name.
     const reads = granting(statementsOf(json, 'reaper'), 'ssm:GetParameter').flatMap((s) => s.resources);
     assert.deepEqual(reads, [parameterArn('previews/*/task-token')]);
