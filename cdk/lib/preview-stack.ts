@@ -923,12 +923,24 @@ export class PreviewStack extends cdk.Stack {
         // Stop while no task token waits (building, between two waits): the steps pick it up.
         new iam.PolicyStatement({ sid: 'RequestStops', actions: ['ssm:PutParameter'], resources: [stopRequests] }),
       );
+      // Launch limits (web/src/limits.rs): places users/<key>/launches/<k>-<g> (per person) and
+      // launches/<k>-<g> (in all), listed by path (not recursive), taken with PutParameter without
+      // Overwrite, given back and aged out with DeleteParameters. Sign-outs
+      // (web/src/revocations.rs): revoked-sessions/<session id>, the same three calls.
+      // GetParametersByPath is authorized on the path's ARN, with or without its trailing slash.
+      const webLists = ['users/*/launches', 'launches', 'revoked-sessions'].map((p) => `${root}/${p}`);
       web.addToRolePolicy(
-        // The per-person launch rate limit keeps each person's recent launch times here.
         new iam.PolicyStatement({
-          sid: 'LaunchRateLimit',
-          actions: ['ssm:GetParameter', 'ssm:PutParameter'],
-          resources: [param(`${root}/users/*`)],
+          sid: 'ListLaunchPlacesAndSignOuts',
+          actions: ['ssm:GetParametersByPath'],
+          resources: webLists.flatMap(pathArns),
+        }),
+      );
+      web.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'TakeAndFreeLaunchPlacesAndSignOuts',
+          actions: ['ssm:PutParameter', 'ssm:DeleteParameters'],
+          resources: webLists.map((p) => param(`${p}/*`)),
         }),
       );
       web.addToRolePolicy(
