@@ -385,12 +385,26 @@ pub(crate) struct Inner {
     pub(crate) options: EngineOptions,
     pub(crate) sweeper: Mutex<Option<AbortHandle>>,
     pub(crate) sweeping: Mutex<()>,
+    /// Receivers of execution status-change events (see [`Engine::on_status_change`]).
+    pub(crate) listeners: Mutex<Vec<crate::events::Listener>>,
 }
 
 impl Inner {
     pub(crate) fn reg(&self) -> MutexGuard<'_, Registry> {
         // Registry updates are single assignments; a panic elsewhere cannot corrupt them.
         self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands an execution status-change event to every listener.
+    pub(crate) fn emit(&self, event: serde_json::Value) {
+        let listeners = self
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for listener in listeners {
+            listener(event.clone());
+        }
     }
 
     /// Records an execution's close in the index (memory and disk) and lets go of what only a
@@ -577,6 +591,7 @@ impl Engine {
                 options,
                 sweeper: Mutex::new(None),
                 sweeping: Mutex::new(()),
+                listeners: Mutex::new(Vec::new()),
             }),
         };
         // A failed sweep (a log that cannot be deleted, say) is retried later; it must not keep
@@ -591,6 +606,17 @@ impl Engine {
         }
         engine.spawn_sweeper();
         Ok(engine)
+    }
+
+    /// Calls `listener` with an EventBridge-shaped "Step Functions Execution Status Change" event
+    /// each time an execution closes (in AWS a rule delivers the same event to its target; AWS
+    /// also sends one for RUNNING, which nothing here needs).
+    pub fn on_status_change(&self, listener: impl Fn(serde_json::Value) + Send + Sync + 'static) {
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(listener));
     }
 
     /// Deletes the closed executions whose retention has run out (their logs first, while their

@@ -11,6 +11,7 @@ pub mod choice;
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod history;
 pub mod intrinsics;
 pub mod invoker;

@@ -19,13 +19,14 @@ pub const DEFINITION: &str = include_str!("../preview.asl.json");
 pub const STATE_MACHINE_NAME: &str = "dspace-preview";
 
 /// The `${…FunctionArn}` placeholders of the definition and the step each one runs.
-pub const FUNCTION_PLACEHOLDERS: [(&str, &str); 7] = [
+pub const FUNCTION_PLACEHOLDERS: [(&str, &str); 8] = [
     ("CheckCapacityFunctionArn", "check-capacity"),
     ("LaunchFunctionArn", "launch"),
     ("CheckHealthFunctionArn", "check-health"),
     ("RecordUrlFunctionArn", "record-url"),
     ("AwaitExpiryFunctionArn", "await-expiry"),
     ("ExtendFunctionArn", "extend"),
+    ("ResumeWaitFunctionArn", "resume-wait"),
     ("TerminateFunctionArn", "terminate"),
 ];
 
@@ -105,10 +106,30 @@ pub async fn open_with(
     stack: &str,
     options: EngineOptions,
 ) -> Result<(Engine, String), Error> {
+    let ctx = invoker.ctx.clone();
     let engine =
         Engine::open_with(dir, clock, Arc::new(invoker), substitutions(stack), options).await?;
+    route_status_changes(&engine, ctx);
     let arn = engine.create_state_machine(STATE_MACHINE_NAME, DEFINITION)?;
     Ok((engine, arn))
+}
+
+/// Delivers every execution status-change event to the reaper, as the CDK app's EventBridge
+/// rule does in AWS: an execution that closed without Terminate has its preview ended at once.
+fn route_status_changes(engine: &Engine, ctx: Arc<Ctx>) {
+    engine.on_status_change(move |event| {
+        let ctx = Arc::clone(&ctx);
+        // Off the engine's task: the handler calls AWS and must not hold up the execution's close.
+        tokio::spawn(async move {
+            match preview_tasks::steps::reaper::handle(&ctx, &event).await {
+                Ok(report) if !report.reaped.is_empty() => {
+                    tracing::info!(reaped = ?report.reaped, "status change handled")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "status-change handler failed; the reaper's sweep retries"),
+            }
+        });
+    });
 }
 
 /// An SFN client for an engine served at `endpoint` (the reaper and the web app use it).

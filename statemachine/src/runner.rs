@@ -326,6 +326,8 @@ impl Runner {
             _ => return,
         };
         self.inner.close_execution(&self.rec.arn, status);
+        let event = crate::events::status_change(&self.rec, status.as_str(), &last, self.now());
+        self.inner.emit(event);
     }
 
     /// Waits for `fut`, a timer, a signal, or the execution deadline.

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod instances;
 pub mod lambda;
+pub mod lifecycle;
 pub mod local;
 pub mod logs;
 pub mod parameters;

@@ -5,17 +5,19 @@ use crate::error::{Result, StepError};
 use crate::step::{run_json, Step};
 use crate::steps::{
     await_expiry::AwaitExpiry, capacity::CheckCapacity, extend::Extend, health::CheckHealth,
-    launch::Launch, reaper::Reaper, record_url::RecordUrl, terminate::Terminate,
+    launch::Launch, reaper::Reaper, record_url::RecordUrl, resume_wait::ResumeWait,
+    terminate::Terminate,
 };
 
 /// Every step's function name, in workflow order.
-pub const FUNCTIONS: [&str; 8] = [
+pub const FUNCTIONS: [&str; 9] = [
     CheckCapacity::NAME,
     Launch::NAME,
     CheckHealth::NAME,
     RecordUrl::NAME,
     AwaitExpiry::NAME,
     Extend::NAME,
+    ResumeWait::NAME,
     Terminate::NAME,
     Reaper::NAME,
 ];
@@ -51,7 +53,11 @@ pub async fn invoke(
         AwaitExpiry::NAME => run_json::<AwaitExpiry>(ctx, payload).await,
         Extend::NAME => run_json::<Extend>(ctx, payload).await,
         Terminate::NAME => run_json::<Terminate>(ctx, payload).await,
-        _ => run_json::<Reaper>(ctx, payload).await,
+        ResumeWait::NAME => run_json::<ResumeWait>(ctx, payload).await,
+        Reaper::NAME => run_json::<Reaper>(ctx, payload).await,
+        other => Err(StepError::Config(format!(
+            "step '{other}' has no dispatch arm"
+        ))),
     }
 }
 

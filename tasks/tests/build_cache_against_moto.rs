@@ -58,7 +58,7 @@ async fn launch_request(ctx: &Ctx, n: u32, request: PreviewRequest) -> (Launched
         ctx,
         LaunchInput {
             preview_id: id,
-            request,
+            request: admitted(request),
             execution,
         },
     )

@@ -66,6 +66,15 @@ fn no_overrides() -> Rule {
     mock!(Ssm::get_parameters_by_path).then_output(|| GetParametersByPathOutput::builder().build())
 }
 
+/// Nobody asked to stop the preview (the health step looks before each probe).
+fn no_stop_request() -> Rule {
+    mock!(Ssm::get_parameter).then_error(|| {
+        aws_sdk_ssm::operation::get_parameter::GetParameterError::ParameterNotFound(
+            aws_sdk_ssm::types::error::ParameterNotFound::builder().build(),
+        )
+    })
+}
+
 fn ami_parameter() -> Rule {
     mock!(Ssm::get_parameter).then_output(|| {
         GetParameterOutput::builder()
@@ -106,18 +115,24 @@ fn error(code: &str) -> ErrorMetadata {
         .build()
 }
 
+fn backend_request() -> PreviewRequest {
+    PreviewRequest {
+        sources: vec![SourceInput {
+            repo: BACKEND_REPO.into(),
+            pr: Some(1),
+            ..Default::default()
+        }],
+        requester: "t".into(),
+        ..Default::default()
+    }
+}
+
 fn launch_input() -> LaunchInput {
     LaunchInput {
         preview_id: PreviewId::parse("dsp-b1-202611281930-0001").unwrap(),
-        request: PreviewRequest {
-            sources: vec![SourceInput {
-                repo: BACKEND_REPO.into(),
-                pr: Some(1),
-                ..Default::default()
-            }],
-            requester: "t".into(),
-            ..Default::default()
-        },
+        request: backend_request()
+            .validate(&Config::default().request_rules())
+            .unwrap(),
         execution: "arn:aws:states:us-east-1:1:execution:sm:dsp-b1-202611281930-0001".into(),
     }
 }
@@ -250,8 +265,8 @@ async fn health_with(
         describe_instances(Some(InstanceStateName::Running)),
         tags_ok(),
     );
-    let (o, s) = (no_overrides(), send_command_ok());
-    let ctx = ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &invocation]), config);
+    let (o, s, n) = (no_overrides(), send_command_ok(), no_stop_request());
+    let ctx = ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &n, &invocation]), config);
     check_health(
         &ctx,
         HealthInput {
@@ -327,10 +342,10 @@ async fn the_boot_phase_is_tagged_once_per_change_while_polling() {
         describe_instances(Some(InstanceStateName::Running)),
         tags_ok(),
     );
-    let (o, s) = (no_overrides(), send_command_ok());
+    let (o, s, n) = (no_overrides(), send_command_ok(), no_stop_request());
     let ctx = ctx(
         ec2(&[&d, &building, &started, &t]),
-        ssm(&[&o, &s, &inv]),
+        ssm(&[&o, &s, &n, &inv]),
         Config::default(),
     );
     let out = check_health(
@@ -385,7 +400,7 @@ async fn an_unregistered_ssm_agent_is_not_yet() {
         ..Config::default()
     };
     let out = check_health(
-        &ctx(ec2(&[&d, &t]), ssm(&[&o, &s]), config),
+        &ctx(ec2(&[&d, &t]), ssm(&[&o, &s, &no_stop_request()]), config),
         HealthInput {
             preview_id: launch_input().preview_id,
             instance: launched(60),
@@ -432,7 +447,8 @@ async fn a_vanished_instance_is_instance_gone() {
         preview_id: launch_input().preview_id,
         instance: launched(60),
     };
-    let err = check_health(&ctx(ec2(&[&d2]), ssm(&[&o]), Config::default()), input)
+    let n = no_stop_request();
+    let err = check_health(&ctx(ec2(&[&d2]), ssm(&[&o, &n]), Config::default()), input)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "InstanceGone");
@@ -469,7 +485,7 @@ async fn throttled_slot_reservation_is_retryable_and_takes_nothing() {
         .then_error(|| PutParameterError::generic(error("ThrottlingException")));
     let input = CapacityInput {
         preview_id: launch_input().preview_id,
-        request: launch_input().request,
+        request: backend_request(),
         execution: "e".into(),
     };
     let err = check_capacity(&ctx(ec2(&[&d]), ssm(&[&o, &put]), Config::default()), input)
@@ -520,22 +536,13 @@ async fn bad_requests_are_refused_before_any_aws_call() {
         };
         let capacity = CapacityInput {
             preview_id: launch_input().preview_id,
-            request: request.clone(),
+            request,
             execution: "e".into(),
         };
         let err = check_capacity(&ctx, capacity).await.unwrap_err();
         assert_eq!(err.error_type(), "InvalidRequest");
         assert!(err.to_string().contains(message), "{err}");
-        let err = launch(
-            &ctx,
-            LaunchInput {
-                request,
-                ..launch_input()
-            },
-        )
-        .await
-        .unwrap_err();
-        assert!(err.to_string().contains(message), "{err}");
+        // Launch takes only an admitted request (`ValidRequest`): an invalid one cannot reach it.
     }
     assert_eq!(o.num_calls() + d.num_calls(), 0, "no AWS call was made");
 }

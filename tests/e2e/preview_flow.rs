@@ -138,7 +138,11 @@ async fn no_free_slot_fails_without_launching() {
         .cause
         .unwrap_or_default()
         .contains("all 1 slots are in use"));
-    assert_eq!(states_entered(&h.history(&second)), ["CheckCapacity"]);
+    assert_eq!(
+        states_entered(&h.history(&second)),
+        ["CheckCapacity", "ReleaseSlot", "Failed"],
+        "refused: nothing launched, and the release holds nothing to give back"
+    );
     assert_eq!(h.alive().await, 1, "only the first preview has an instance");
     h.callback(&first_id, json!({"action": "stop", "by": "x"}))
         .await;
@@ -179,7 +183,10 @@ async fn a_launch_that_keeps_failing_is_retried_then_fails_cleanly() {
         .iter()
         .filter(|e| e.event_type == "LambdaFunctionFailed")
         .count();
-    assert_eq!(launch_failures, 5, "one try and four retries");
+    assert_eq!(
+        launch_failures, 9,
+        "one try and eight retries (over two minutes of errors)"
+    );
     assert!(states_entered(&history)
         .ends_with(&["CleanUpAfterFailure".to_string(), "Failed".to_string()]));
     assert_eq!(h.alive().await, 0);

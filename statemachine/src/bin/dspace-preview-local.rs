@@ -1,5 +1,6 @@
 //! The local service: emulated AWS seeded for a stack, the engine running `preview.asl.json` with
-//! the real step handlers, the Step Functions API on loopback, the reaper every five minutes, and a
+//! the real step handlers, the Step Functions API on loopback, the reaper every five minutes (and on every execution
+//! close, as EventBridge delivers it in AWS), a liveness check every 30 s, and a
 //! stand-in that writes the logs and admin password a booting instance would (nothing boots here).
 //!
 //! `dspace-preview-local [--port 8083] [--dir .local/engine] [--stack local] [--retention-days 90]
@@ -84,7 +85,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     println!("Step Functions API: {sfn_endpoint} (AWS_ENDPOINT_URL_SFN)\nstate machine:      {arn}\nemulated AWS:       {aws}");
     tokio::spawn(serve(engine.clone(), listener));
-    tokio::spawn(reaper(ctx.clone()));
+    // The sweep names executions by the state machine's ARN (to find stray parameters).
+    let mut janitor = ctx.clone();
+    janitor
+        .base
+        .state_machine_arn
+        .get_or_insert_with(|| arn.clone());
+    tokio::spawn(reaper(janitor.clone()));
+    tokio::spawn(liveness(janitor));
     tokio::spawn(stand_in(ctx.clone()));
     if args.demo {
         demo(&engine, &arn, &ctx).await?;
@@ -117,6 +125,20 @@ async fn reaper(ctx: preview_tasks::Ctx) {
             Ok(report) if !report.reaped.is_empty() => println!("reaper: {report:?}"),
             Ok(_) => {}
             Err(e) => eprintln!("reaper: {e}"),
+        }
+    }
+}
+
+/// Every 30 seconds: the stand-in for EC2's state-change events (nothing here sends them), so a
+/// healthy preview whose instance was terminated behind its back ends as `InstanceGone`.
+async fn liveness(ctx: preview_tasks::Ctx) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        match preview_tasks::lifecycle::liveness(&ctx).await {
+            Ok(reaped) if !reaped.is_empty() => println!("liveness: {reaped:?}"),
+            Ok(_) => {}
+            Err(e) => eprintln!("liveness: {e}"),
         }
     }
 }

@@ -41,6 +41,17 @@ impl Names {
         format!("{}{k}", self.slots_path())
     }
 
+    /// Where every preview's parameters live (one folder per preview id).
+    pub fn previews_path(&self) -> String {
+        format!("{}/previews/", self.parameter_root())
+    }
+
+    /// The preview a parameter under [`Names::previews_path`] belongs to.
+    pub fn preview_of_parameter<'a>(&self, name: &'a str) -> Option<&'a str> {
+        let rest = name.strip_prefix(&self.previews_path())?;
+        rest.split('/').next().filter(|id| !id.is_empty())
+    }
+
     /// Everything that belongs to one preview (removed at terminate).
     pub fn preview_path(&self, id: &PreviewId) -> String {
         format!("{}/previews/{id}", self.parameter_root())
@@ -102,6 +113,11 @@ mod tests {
             "/dspace-preview/prod/previews/dsp-b1-202601010000-0001/task-token"
         );
         assert!(n.admin_password(&id).starts_with(&n.preview_path(&id)));
+        assert_eq!(
+            n.preview_of_parameter(&n.stop_request(&id)),
+            Some(id.as_str())
+        );
+        assert_eq!(n.preview_of_parameter(&n.slot(1)), None);
         assert_eq!(n.log_group(), "/dspace-preview/prod");
         assert_eq!(n.boot_log_stream(&id), "dsp-b1-202601010000-0001/boot");
         assert!(n

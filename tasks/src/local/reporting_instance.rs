@@ -3,8 +3,10 @@
 //! answers as `preview-health` on the instance would (its exit code and its JSON line).
 
 use aws_sdk_ssm::operation::get_command_invocation::GetCommandInvocationOutput;
+use aws_sdk_ssm::operation::get_parameter::GetParameterError;
 use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathOutput;
 use aws_sdk_ssm::operation::send_command::SendCommandOutput;
+use aws_sdk_ssm::types::error::ParameterNotFound;
 use aws_sdk_ssm::types::{Command, CommandInvocationStatus};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
@@ -42,11 +44,14 @@ pub fn ctx(ctx: &Ctx, answer: impl Fn() -> HealthAnswer + Send + Sync + 'static)
                 .standard_output_content(stdout)
                 .build()
         });
+    // Nobody asks to stop it through this SSM (the health step looks before each probe).
+    let no_stop = mock!(aws_sdk_ssm::Client::get_parameter)
+        .then_error(|| GetParameterError::ParameterNotFound(ParameterNotFound::builder().build()));
     let mut ctx = ctx.clone();
     ctx.clients.ssm = mock_client!(
         aws_sdk_ssm,
         RuleMode::MatchAny,
-        [&config, &send, &invocation]
+        [&config, &send, &no_stop, &invocation]
     );
     ctx
 }

@@ -9,7 +9,8 @@ use crate::domain::tags;
 use crate::error::{Result, StepError};
 use crate::instances;
 use crate::step::Step;
-use crate::steps::types::{Expiry, LaunchedInstance};
+use crate::steps::types::{Callback, Expiry, LaunchedInstance};
+use crate::stop_request;
 
 /// Input, from a `.waitForTaskToken` Task's Payload.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,6 +30,9 @@ pub struct AwaitExpiryInput {
 pub struct AwaitExpiryOutput {
     /// The parameter that holds the token.
     pub token_parameter: String,
+    /// Who had asked to stop it before the wait began (the wait was ended at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
 }
 
 /// The await-expiry step.
@@ -72,9 +76,41 @@ pub async fn await_expiry(ctx: &Ctx, input: AwaitExpiryInput) -> Result<AwaitExp
         ],
     )
     .await?;
+    // A stop asked for between two waits (while RecordUrl or Extend ran) found no token then:
+    // it ends this wait now.
+    let stopped_by =
+        match stop_request::pending(&ctx.clients.ssm, &names, &input.preview_id).await? {
+            Some(stop) => {
+                send_stop(ctx, &input.task_token, &stop.by).await?;
+                Some(stop.by)
+            }
+            None => None,
+        };
     Ok(AwaitExpiryOutput {
         token_parameter: parameter,
+        stopped_by,
     })
+}
+
+/// Completes this wait with the same stop callback the web app would send.
+async fn send_stop(ctx: &Ctx, token: &str, by: &str) -> Result<()> {
+    let callback = Callback {
+        action: "stop".into(),
+        minutes: None,
+        by: Some(by.to_string()),
+    };
+    let output =
+        serde_json::to_string(&callback).map_err(|e| StepError::InvalidRequest(e.to_string()))?;
+    tracing::info!(%by, "a stop request was pending: ending the wait");
+    ctx.clients
+        .sfn
+        .send_task_success()
+        .task_token(token)
+        .output(output)
+        .send()
+        .await
+        .map_err(|e| StepError::from_sdk("states:SendTaskSuccess (pending stop)", e))?;
+    Ok(())
 }
 
 /// The task token a waiting preview stored, for whoever sends its extend or stop callback;

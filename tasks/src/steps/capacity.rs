@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::domain::preview_id::PreviewId;
-use crate::domain::request::PreviewRequest;
+use crate::domain::request::{PreviewRequest, ValidRequest};
 use crate::domain::slots::{try_order, Reservation};
 use crate::error::{Result, StepError};
 use crate::instances::{self, LIVE_STATES};
@@ -32,6 +32,8 @@ pub struct CapacityOutput {
     pub max_live: u32,
     /// Previews holding a slot before this one.
     pub live_before: u32,
+    /// The request as admitted under the dials in force now; the later steps take this one.
+    pub request: ValidRequest,
 }
 
 /// The capacity step.
@@ -56,7 +58,7 @@ pub async fn check_capacity(ctx: &Ctx, input: CapacityInput) -> Result<CapacityO
         slots::held(&ctx.clients.ssm, &names),
         instances::find(&ctx.clients.ec2, &ctx.base.stack, &LIVE_STATES, &[]),
     )?;
-    input.request.validate(&config.request_rules())?;
+    let request = input.request.validate(&config.request_rules())?;
     // A retried invocation finds the slot it already took.
     if let Some((name, _)) = held
         .iter()
@@ -67,6 +69,7 @@ pub async fn check_capacity(ctx: &Ctx, input: CapacityInput) -> Result<CapacityO
             slot,
             max_live: config.max_live,
             live_before: count(held.len()).saturating_sub(1),
+            request,
         });
     }
     if held.len().max(live.len()) >= config.max_live as usize {
@@ -89,6 +92,7 @@ pub async fn check_capacity(ctx: &Ctx, input: CapacityInput) -> Result<CapacityO
                 slot,
                 max_live: config.max_live,
                 live_before: count(held.len()),
+                request,
             });
         }
     }

@@ -17,6 +17,7 @@ use crate::error::{Result, StepError};
 use crate::instances;
 use crate::step::Step;
 use crate::steps::types::LaunchedInstance;
+use crate::stop_request;
 
 /// The command SSM runs on the instance (installed by the AMI, see `ami/`).
 pub const HEALTH_COMMAND: &str = "/opt/dspace-preview/bin/preview-health";
@@ -56,6 +57,9 @@ pub struct HealthOutput {
     /// Per built side, whether the instance pulled a cached build (hit) or built and pushes (miss).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_cache: BTreeMap<Side, CacheStatus>,
+    /// Who asked to stop it while it built (status `stopped`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
 }
 
 /// One phase of the boot (phases may overlap: a build runs while the database starts).
@@ -169,7 +173,26 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
     let interval = StdDuration::from_secs(config.health_poll_interval_seconds);
     let mut probes = 0;
     let mut tagged_phase = String::new();
+    let names = ctx.base.names();
     loop {
+        // Checked before each probe: Stop takes effect within one poll interval while it builds.
+        if let Some(stop) =
+            stop_request::pending(&ctx.clients.ssm, &names, &input.preview_id).await?
+        {
+            tracing::info!(preview = %input.preview_id, by = %stop.by, "stop requested while building");
+            return Ok(HealthOutput {
+                stopped_by: Some(stop.by.clone()),
+                ..output(
+                    "stopped",
+                    Report {
+                        phase: tagged_phase,
+                        detail: format!("stopped by {} while it built", stop.by),
+                        ..Report::default()
+                    },
+                    probes,
+                )
+            });
+        }
         instances::alive(&ctx.clients.ec2, instance_id).await?;
         let probe = probe(&ctx.clients.ssm, instance_id).await?;
         probes += 1;
@@ -262,6 +285,7 @@ fn output(status: &str, report: Report, probes: u32) -> HealthOutput {
         images: report.images,
         phases: report.phases,
         build_cache: report.build_cache,
+        stopped_by: None,
     }
 }
 

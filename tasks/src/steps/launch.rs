@@ -16,7 +16,7 @@ use crate::build_cache;
 use crate::config::Config;
 use crate::domain::boot_budget;
 use crate::domain::preview_id::PreviewId;
-use crate::domain::request::{PreviewRequest, Source, ValidRequest};
+use crate::domain::request::{Source, ValidRequest};
 use crate::domain::tags;
 use crate::error::{is_throttling, Result, StepError};
 use crate::instances::{self, ALIVE_STATES};
@@ -29,8 +29,9 @@ use crate::user_data;
 pub struct LaunchInput {
     /// The preview id.
     pub preview_id: PreviewId,
-    /// The request.
-    pub request: PreviewRequest,
+    /// The request as the capacity check admitted it (`$.capacity.request`): validated once,
+    /// so a later dial change never fails a preview already admitted.
+    pub request: ValidRequest,
     /// The execution ARN (`$$.Execution.Id`): tag and idempotency key.
     pub execution: String,
 }
@@ -57,9 +58,8 @@ const SPOT_UNAVAILABLE: [&str; 4] = [
 
 /// Launches (or finds the instance already launched by this execution).
 pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
-    input.request.precheck(ctx.base.min_ttl_minutes)?;
     let config = ctx.config().await?;
-    let request = input.request.validate(&config.request_rules())?;
+    let request = input.request;
     if input.execution.is_empty() {
         return Err(StepError::InvalidRequest(
             "launch needs the execution ARN ($$.Execution.Id)".into(),

@@ -7,5 +7,6 @@ pub mod health;
 pub mod launch;
 pub mod reaper;
 pub mod record_url;
+pub mod resume_wait;
 pub mod terminate;
 pub mod types;

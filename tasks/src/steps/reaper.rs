@@ -9,6 +9,7 @@ use crate::domain::tags;
 use crate::domain::ttl::Lifetime;
 use crate::error::{Result, StepError};
 use crate::instances::{self, ALIVE_STATES};
+use crate::lifecycle::{self, LifecycleEvent};
 use crate::slots;
 use crate::step::Step;
 use crate::steps::terminate::end_preview;
@@ -36,16 +37,34 @@ pub struct ReaperReport {
     pub reaped: Vec<Reaped>,
 }
 
-/// The reaper step (scheduled; its input is ignored).
+/// The reaper: the target of the schedule and of the lifecycle rules (execution closed,
+/// instance gone); its input is the EventBridge event.
 pub struct Reaper;
 
 impl Step for Reaper {
     const NAME: &'static str = "reaper";
     type Input = serde_json::Value;
     type Output = ReaperReport;
-    async fn run(ctx: &Ctx, _input: serde_json::Value) -> Result<ReaperReport> {
-        reap(ctx, Utc::now()).await
+    async fn run(ctx: &Ctx, input: serde_json::Value) -> Result<ReaperReport> {
+        handle(ctx, &input).await
     }
+}
+
+/// Handles one event: a lifecycle event at once, anything else with a full sweep.
+pub async fn handle(ctx: &Ctx, event: &serde_json::Value) -> Result<ReaperReport> {
+    let one = match LifecycleEvent::parse(event) {
+        LifecycleEvent::ExecutionClosed { name, status, .. } => {
+            lifecycle::on_execution_closed(ctx, &name, &status).await?
+        }
+        LifecycleEvent::InstanceGone { instance_id, why } => {
+            lifecycle::on_instance_gone(ctx, &instance_id, &why).await?
+        }
+        LifecycleEvent::Sweep => return reap(ctx, Utc::now()).await,
+    };
+    Ok(ReaperReport {
+        checked: 1,
+        reaped: one.into_iter().collect(),
+    })
 }
 
 /// Why something of a preview should end now, or `None` to leave it (pure).
@@ -85,7 +104,7 @@ pub async fn reap(ctx: &Ctx, now: DateTime<Utc>) -> Result<ReaperReport> {
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc));
         let execution = instances::tag(instance, tags::EXECUTION).unwrap_or_default();
-        let status = execution_status(ctx, execution).await?;
+        let status = lifecycle::execution_status(ctx, execution).await?;
         let Some(why) = verdict(now, launched, lifetime, status.as_deref()) else {
             continue;
         };
@@ -124,7 +143,7 @@ pub async fn reap(ctx: &Ctx, now: DateTime<Utc>) -> Result<ReaperReport> {
         if ended.contains(&reservation.preview_id) {
             continue;
         }
-        let status = execution_status(ctx, &reservation.execution).await?;
+        let status = lifecycle::execution_status(ctx, &reservation.execution).await?;
         let Some(why) = verdict(
             now,
             Some(reservation.reserved_at),
@@ -142,34 +161,16 @@ pub async fn reap(ctx: &Ctx, now: DateTime<Utc>) -> Result<ReaperReport> {
             });
         }
     }
+    // Backstops for the lifecycle events: a dead instance under a waiting preview, and
+    // parameters left by previews that no longer run.
+    report.reaped.extend(lifecycle::liveness(ctx).await?);
+    if let Some(arn) = &config.state_machine_arn {
+        lifecycle::stray_parameters(ctx, arn).await?;
+    }
     if !report.reaped.is_empty() {
         tracing::warn!(reaped = ?report.reaped, "reaper ended strays");
     }
     Ok(report)
-}
-
-/// The execution's status, `None` when it does not exist (or no ARN was recorded).
-async fn execution_status(ctx: &Ctx, execution_arn: &str) -> Result<Option<String>> {
-    if execution_arn.is_empty() {
-        return Ok(None);
-    }
-    match ctx
-        .clients
-        .sfn
-        .describe_execution()
-        .execution_arn(execution_arn)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(Some(out.status().as_str().to_string())),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_execution_does_not_exist()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(StepError::from_sdk("states:DescribeExecution", e)),
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::aws::Ctx;
 use crate::domain::preview_id::PreviewId;
-use crate::domain::request::PreviewRequest;
+use crate::domain::request::ValidRequest;
 use crate::domain::tags;
 use crate::domain::ttl::seconds_until;
 use crate::domain::urls::PreviewUrls;
@@ -19,8 +19,8 @@ use crate::steps::types::{Expiry, LaunchedInstance, Ready};
 pub struct RecordUrlInput {
     /// The preview id.
     pub preview_id: PreviewId,
-    /// The request (for the TTL).
-    pub request: PreviewRequest,
+    /// The admitted request (`$.capacity.request`, for the TTL).
+    pub request: ValidRequest,
     /// The launched instance.
     pub instance: LaunchedInstance,
 }
@@ -39,9 +39,8 @@ impl Step for RecordUrl {
 
 /// Reads the public DNS name, builds and tags the URLs, and sets the first expiry.
 pub async fn record_url(ctx: &Ctx, input: RecordUrlInput) -> Result<Ready> {
-    input.request.precheck(ctx.base.min_ttl_minutes)?;
     let config = ctx.config().await?;
-    let request = input.request.validate(&config.request_rules())?;
+    let request = &input.request;
     let instance_id = &input.instance.instance_id;
     let instance = instances::alive(&ctx.clients.ec2, instance_id).await?;
     let public_dns = instance.public_dns_name().unwrap_or_default().to_string();

@@ -43,6 +43,26 @@ pub struct CaughtError {
     pub cause: String,
 }
 
+impl CaughtError {
+    /// The human part: a Lambda error's `errorMessage` (its Cause is `{"errorType","errorMessage"}`),
+    /// else the cause, else the error name (States.Timeout carries no cause).
+    pub fn reason(&self) -> String {
+        #[derive(Deserialize)]
+        struct LambdaCause {
+            #[serde(rename = "errorMessage")]
+            error_message: String,
+        }
+        if let Ok(c) = serde_json::from_str::<LambdaCause>(&self.cause) {
+            return c.error_message;
+        }
+        if self.cause.is_empty() {
+            self.error.clone()
+        } else {
+            self.cause.clone()
+        }
+    }
+}
+
 /// How a preview ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,12 +117,7 @@ impl Step for Terminate {
 /// Decides the outcome from the state (pure).
 pub fn outcome_of(input: &TerminateInput) -> (Outcome, String) {
     if let Some(err) = &input.error {
-        let detail = if err.cause.is_empty() {
-            err.error.clone()
-        } else {
-            err.cause.clone()
-        };
-        return (Outcome::Failed, detail);
+        return (Outcome::Failed, err.reason());
     }
     let callback = input.callback.as_ref();
     let field = |k: &str| {
@@ -233,6 +248,13 @@ mod tests {
         assert_eq!(
             outcome_of(&failed),
             (Outcome::Failed, "merge conflict".into())
+        );
+        let lambda = input(
+            json!({"preview_id": id, "error": {"Error": "NoFreeSlot", "Cause": "{\"errorType\":\"NoFreeSlot\",\"errorMessage\":\"no free preview slot\"}"}}),
+        );
+        assert_eq!(
+            outcome_of(&lambda),
+            (Outcome::Failed, "no free preview slot".into())
         );
         let timeout = input(json!({"preview_id": id, "error": {"Error": "States.Timeout"}}));
         assert_eq!(

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_ec2::types::Instance;
 use preview_tasks::domain::preview_id::PreviewId;
-use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO};
+use preview_tasks::domain::request::{PreviewRequest, SourceInput, ValidRequest, BACKEND_REPO};
 use preview_tasks::instances::{self, ALIVE_STATES};
 use preview_tasks::local::{local_ctx, Moto};
 use preview_tasks::{Config, Ctx};
@@ -42,6 +42,14 @@ pub fn backend_pr(number: u64) -> PreviewRequest {
         requester: "tester".into(),
         ..Default::default()
     }
+}
+
+/// A request as the capacity check admits it under the default dials (what launch and
+/// record-url take).
+pub fn admitted(request: PreviewRequest) -> ValidRequest {
+    request
+        .validate(&preview_tasks::Config::default().request_rules())
+        .expect("a valid request")
 }
 
 /// A preview id for test number `n`.
