@@ -1,6 +1,7 @@
 //! The end-to-end harness: a stack in moto, the engine on a manual clock over a temporary
 //! directory, our ASL and the real steps, and the Step Functions API served on loopback.
 
+pub mod fault_proxy;
 pub mod runtime_api;
 
 use std::path::PathBuf;
@@ -18,6 +19,8 @@ use preview_tasks::local::reporting_instance::{self, HealthAnswer};
 use preview_tasks::local::{local_ctx, Moto};
 use preview_tasks::{Config, Ctx};
 
+use crate::fault_proxy::FaultProxy;
+
 /// One test's world.
 pub struct Harness {
     /// The steps' context (moto, and the engine's API for the reaper).
@@ -32,6 +35,8 @@ pub struct Harness {
     pub dir: PathBuf,
     /// The served Step Functions API.
     pub sfn_endpoint: String,
+    /// The fault-injecting proxy the steps reach AWS through, when the test asked for one.
+    pub proxy: Option<FaultProxy>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -49,6 +54,21 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 impl Harness {
     /// A fresh stack with `max_live` slots and the given health behaviour.
     pub async fn new(max_live: u32, faults: &[Fault], tweak: impl FnOnce(&mut Config)) -> Harness {
+        Harness::build(max_live, faults, tweak, false).await
+    }
+
+    /// A fresh stack whose steps reach AWS through a [`FaultProxy`] (without SDK-level retries,
+    /// so the workflow's own Retry is what rides out an outage); assertions go to moto directly.
+    pub async fn proxied(max_live: u32) -> Harness {
+        Harness::build(max_live, &[], |_| {}, true).await
+    }
+
+    async fn build(
+        max_live: u32,
+        faults: &[Fault],
+        tweak: impl FnOnce(&mut Config),
+        proxied: bool,
+    ) -> Harness {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let stack = format!("e{}-{n}", std::process::id());
         let mut config = Config {
@@ -66,8 +86,16 @@ impl Harness {
         let dir = std::env::temp_dir().join(format!("dspace-preview-e2e-{stack}"));
         let _ = std::fs::remove_dir_all(&dir);
         let clock = Arc::new(ManualClock::new(Utc::now()));
+        let proxy = match proxied {
+            true => Some(FaultProxy::start(&endpoint).await),
+            false => None,
+        };
+        let steps_ctx = match &proxy {
+            Some(p) => through(&ctx, &p.endpoint).await,
+            None => ctx.clone(),
+        };
         let (engine, state_machine) =
-            preview::open(&dir, clock.clone(), invoker(&ctx, faults), &stack)
+            preview::open(&dir, clock.clone(), invoker(&steps_ctx, faults), &stack)
                 .await
                 .expect("engine");
         let server = tokio::spawn(preview_statemachine::serve(engine.clone(), listener));
@@ -78,6 +106,7 @@ impl Harness {
             state_machine,
             dir,
             sfn_endpoint,
+            proxy,
             server,
         }
     }
@@ -154,6 +183,45 @@ impl Harness {
         panic!("execution {arn} did not end");
     }
 
+    /// Moves the clock in `step`s while the execution waits on it, calling `tick` before each
+    /// look, until `until` holds for its history (or it ends).
+    pub async fn drive(
+        &self,
+        arn: &str,
+        step: Duration,
+        mut tick: impl FnMut(&Harness),
+        until: impl Fn(&[HistoryEvent]) -> bool,
+    ) -> Vec<HistoryEvent> {
+        for _ in 0..50_000 {
+            tick(self);
+            let h = self.history(arn);
+            if until(&h) || ended(&h) {
+                return h;
+            }
+            if idle(&h) {
+                self.clock.advance(step.to_std().unwrap_or_default());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        panic!("execution {arn} never got there");
+    }
+
+    /// What a stack holds after its previews ended: (instances alive, slots held, parameters
+    /// under `previews/`). All zero means nothing was left behind.
+    pub async fn leftovers(&self) -> (usize, usize, usize) {
+        let names = self.ctx.base.names();
+        let slots = preview_tasks::slots::held(&self.ctx.clients.ssm, &names)
+            .await
+            .unwrap()
+            .len();
+        let params =
+            preview_tasks::parameters::names_under(&self.ctx.clients.ssm, &names.previews_path())
+                .await
+                .unwrap()
+                .len();
+        (self.alive().await, slots, params)
+    }
+
     /// Our instances that still run.
     pub async fn alive(&self) -> usize {
         instances::find(
@@ -226,6 +294,20 @@ pub fn backend_pr(number: u64) -> PreviewRequest {
         requester: "alice".into(),
         ..Default::default()
     }
+}
+
+/// The same stack through another endpoint, with the SDK's own retries off.
+async fn through(ctx: &Ctx, endpoint: &str) -> Ctx {
+    let sdk = preview_tasks::local::sdk_config(endpoint)
+        .await
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let mut steps = ctx.clone();
+    let sfn = steps.clients.sfn.clone();
+    steps.clients = preview_tasks::Clients::new(&sdk);
+    steps.clients.sfn = sfn;
+    steps
 }
 
 fn invoker(ctx: &Ctx, faults: &[Fault]) -> StepsInvoker {

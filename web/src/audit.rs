@@ -209,7 +209,20 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                     None => "ready".into(),
                 })
             }
-            "TaskSucceeded" if state == "Terminate" || state == "CleanUpAfterFailure" => {
+            "TaskSucceeded" if state == "ResumeWait" => {
+                let out = json(&e.output);
+                Some(
+                    text(&out, "note")
+                        .unwrap_or("back to the wait, expiry unchanged")
+                        .to_string(),
+                )
+            }
+            "TaskSucceeded"
+                if matches!(
+                    state.as_str(),
+                    "Terminate" | "CleanUpAfterFailure" | "StopWhileBuilding" | "ReleaseSlot"
+                ) =>
+            {
                 let out = json(&e.output);
                 let ids: Vec<&str> = out
                     .get("terminated")
@@ -348,8 +361,13 @@ pub fn phase(events: &[Event]) -> &'static str {
                 "Launch" => "launching",
                 "CheckHealth" | "IsHealthy" => "building",
                 "RecordUrl" => "healthy",
-                "AwaitExpiry" | "OnCallback" | "Extend" => "expiring",
-                "Terminate" | "CleanUpAfterFailure" | "Ended" | "Failed" => "ending",
+                "AwaitExpiry" | "OnCallback" | "Extend" | "ResumeWait" => "expiring",
+                "Terminate"
+                | "CleanUpAfterFailure"
+                | "StopWhileBuilding"
+                | "ReleaseSlot"
+                | "Ended"
+                | "Failed" => "ending",
                 _ => phase,
             },
             _ => phase,
@@ -362,6 +380,7 @@ pub fn phase(events: &[Event]) -> &'static str {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+    use serde_json::json;
 
     fn at(min: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 28, 12, min, 0).unwrap()
@@ -475,6 +494,24 @@ mod tests {
             ),
             "not extended (asked by bob): extend by 30 or 60 minutes, not 5"
         );
+    }
+
+    #[test]
+    fn a_failed_extend_says_the_preview_kept_its_expiry() {
+        let note = "extending by 60 minutes failed (AwsError: dead); the preview keeps its expiry 2026-11-28T10:00:00+00:00";
+        let events = vec![
+            entered("Extend", 30),
+            ev("TaskFailed", 33),
+            entered("ResumeWait", 33),
+            with_output(
+                ev("TaskSucceeded", 33),
+                &json!({"expires_at": "2026-11-28T10:00:00Z", "seconds_left": 60, "granted_minutes": 0, "note": note, "by": "bob"}).to_string(),
+            ),
+            entered("AwaitExpiry", 33),
+        ];
+        let log: Vec<String> = audit_log(&events).into_iter().map(|e| e.what).collect();
+        assert!(log.iter().any(|l| l == note), "{log:?}");
+        assert_eq!(phase(&events), "expiring");
     }
 
     #[test]
