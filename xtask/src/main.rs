@@ -5,6 +5,7 @@
 mod setup;
 mod shell;
 mod suite;
+mod unused_deps;
 
 use std::process::ExitCode;
 
@@ -13,7 +14,8 @@ const USAGE: &str = "usage: cargo xtask <command>
   run      run the whole service locally (emulated AWS, local Step Functions engine, web page)
   test     run every test (installs what is missing first)
   setup    only install what the other commands need
-  bench    run the benchmarks and print their figures";
+  bench    run the benchmarks and print their figures
+  deps     fail on dependencies no member's code names (part of test)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
         Some("test") => suite::test(&args[1..]),
         Some("setup") => setup::all(),
         Some("bench") => suite::bench(&args[1..]),
+        Some("deps") => unused_deps::check(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

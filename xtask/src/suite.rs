@@ -51,6 +51,7 @@ impl Drop for Moto {
 /// fmt, clippy, every cargo test against one moto server, then the other suites.
 pub fn test(args: &[String]) -> Result<(), String> {
     setup::all()?;
+    crate::unused_deps::check()?;
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
