@@ -22,7 +22,7 @@ use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO};
 use preview_tasks::steps::capacity::{check_capacity, CapacityInput};
 use preview_tasks::steps::health::HealthOutput;
-use preview_tasks::steps::health::{check_health, HealthInput};
+use preview_tasks::steps::health::{check_health, HealthInput, HealthStatus};
 use preview_tasks::steps::launch::{launch, LaunchInput};
 use preview_tasks::steps::record_url::{record_url, RecordUrlInput};
 use preview_tasks::steps::terminate::{terminate, TerminateInput};
@@ -305,8 +305,8 @@ async fn not_yet_then_healthy_within_one_invocation() {
         .build();
     let out = health_with(inv, Config::default(), 60).await.unwrap();
     assert_eq!(
-        (out.status.as_str(), out.phase.as_str(), out.probes),
-        ("healthy", "ready", 2)
+        (out.status, out.phase.as_str(), out.probes),
+        (HealthStatus::Healthy, "ready", 2)
     );
 }
 
@@ -357,7 +357,7 @@ async fn the_boot_phase_is_tagged_once_per_change_while_polling() {
     )
     .await
     .unwrap();
-    assert_eq!(out.status, "healthy");
+    assert_eq!(out.status, HealthStatus::Healthy);
     assert_eq!(building.num_calls(), 1, "tagged once for two reports of it");
     assert_eq!(started.num_calls(), 1);
 }
@@ -373,8 +373,8 @@ async fn not_yet_past_the_budget_reports_pending_with_the_phase() {
     };
     let out = health_with(inv, config, 60).await.unwrap();
     assert_eq!(
-        (out.status.as_str(), out.phase.as_str()),
-        ("pending", "building-backend")
+        (out.status, out.phase.as_str()),
+        (HealthStatus::Pending, "building-backend")
     );
     assert_eq!(out.passed, vec!["db"]);
     assert_eq!(
@@ -408,7 +408,7 @@ async fn an_unregistered_ssm_agent_is_not_yet() {
     )
     .await
     .unwrap();
-    assert_eq!(out.status, "pending");
+    assert_eq!(out.status, HealthStatus::Pending);
     assert!(out.detail.contains("SSM agent"), "{}", out.detail);
 }
 

@@ -12,7 +12,7 @@ use preview_tasks::instances;
 use preview_tasks::steps::await_expiry::{await_expiry, AwaitExpiryInput};
 use preview_tasks::steps::capacity::{check_capacity, CapacityInput};
 use preview_tasks::steps::extend::{extend, ExtendInput};
-use preview_tasks::steps::health::{check_health, HealthInput};
+use preview_tasks::steps::health::{check_health, HealthInput, HealthStatus};
 use preview_tasks::steps::launch::{launch, LaunchInput};
 use preview_tasks::steps::reaper::reap;
 use preview_tasks::steps::record_url::{record_url, RecordUrlInput};
@@ -116,7 +116,7 @@ async fn a_preview_goes_through_every_step_and_leaves_nothing() {
     )
     .await
     .unwrap();
-    assert_eq!(health.status, "healthy");
+    assert_eq!(health.status, HealthStatus::Healthy);
 
     let ready = record_url(
         &ctx,

@@ -1,6 +1,7 @@
 //! The audit log and the phase of a preview, derived from its execution history (pure).
 
 use chrono::{DateTime, Utc};
+use preview_tasks::domain::states;
 use preview_tasks::steps::extend::ExtendOutput;
 use preview_tasks::steps::health::{HealthOutput, PhaseTiming, RunningImages};
 use serde_json::Value;
@@ -92,7 +93,7 @@ pub fn urls(events: &[Event]) -> Vec<(&'static str, String)> {
     for e in events {
         if e.kind.ends_with("StateEntered") {
             state = e.state.as_deref().unwrap_or_default();
-        } else if task_kind(&e.kind) == "TaskSucceeded" && state == "RecordUrl" {
+        } else if task_kind(&e.kind) == "TaskSucceeded" && state == states::RECORD_URL {
             let out = json(&e.output);
             found = [("UI", "ui_url"), ("REST API", "rest_url")]
                 .into_iter()
@@ -114,7 +115,7 @@ fn health_reports(events: &[Event]) -> Vec<HealthOutput> {
     for e in events {
         if e.kind.ends_with("StateEntered") {
             state = e.state.as_deref().unwrap_or_default();
-        } else if task_kind(&e.kind) == "TaskSucceeded" && state == "CheckHealth" {
+        } else if task_kind(&e.kind) == "TaskSucceeded" && state == states::CHECK_HEALTH {
             if let Some(h) = e
                 .output
                 .as_deref()
@@ -173,7 +174,7 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                 state = e.state.clone().unwrap_or_default();
                 None
             }
-            "TaskSucceeded" if state == "AwaitExpiry" => {
+            "TaskSucceeded" if state == states::AWAIT_EXPIRY => {
                 let out = json(&e.output);
                 let by = text(&out, "by").unwrap_or("someone");
                 match text(&out, "action") {
@@ -186,12 +187,12 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                     other => Some(format!("callback '{}' by {by}", other.unwrap_or("?"))),
                 }
             }
-            "TaskSucceeded" if state == "Extend" => e
+            "TaskSucceeded" if state == states::EXTEND => e
                 .output
                 .as_deref()
                 .and_then(|o| serde_json::from_str::<ExtendOutput>(o).ok())
                 .map(|out| extend_text(&out, asked.take())),
-            "TaskSucceeded" if state == "CheckHealth" => {
+            "TaskSucceeded" if state == states::CHECK_HEALTH => {
                 let out = json(&e.output);
                 (text(&out, "status") == Some("stopped")).then(|| {
                     format!(
@@ -200,7 +201,7 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                     )
                 })
             }
-            "TaskSucceeded" if state == "RecordUrl" => {
+            "TaskSucceeded" if state == states::RECORD_URL => {
                 let out = json(&e.output);
                 let url = text(&out, "ui_url")
                     .or_else(|| out.pointer("/urls/ui_url").and_then(Value::as_str));
@@ -209,7 +210,7 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                     None => "ready".into(),
                 })
             }
-            "TaskSucceeded" if state == "ResumeWait" => {
+            "TaskSucceeded" if state == states::RESUME_WAIT => {
                 let out = json(&e.output);
                 Some(
                     text(&out, "note")
@@ -220,7 +221,10 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
             "TaskSucceeded"
                 if matches!(
                     state.as_str(),
-                    "Terminate" | "CleanUpAfterFailure" | "StopWhileBuilding" | "ReleaseSlot"
+                    states::TERMINATE
+                        | states::CLEAN_UP_AFTER_FAILURE
+                        | states::STOP_WHILE_BUILDING
+                        | states::RELEASE_SLOT
                 ) =>
             {
                 let out = json(&e.output);
@@ -234,7 +238,7 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                     ids => format!("instance {} terminated", ids.join(", ")),
                 })
             }
-            "TaskTimedOut" if state == "AwaitExpiry" => Some("the TTL ran out".into()),
+            "TaskTimedOut" if state == states::AWAIT_EXPIRY => Some("the TTL ran out".into()),
             "TaskFailed" | "TaskTimedOut" => Some(format!("step {state} failed: {}", failure(e))),
             "ExecutionSucceeded" => {
                 let out = json(&e.output);
@@ -283,7 +287,7 @@ pub fn extends(events: &[Event]) -> Vec<ExtendOutput> {
     for e in events {
         if e.kind.ends_with("StateEntered") {
             state = e.state.as_deref().unwrap_or_default();
-        } else if task_kind(&e.kind) == "TaskSucceeded" && state == "Extend" {
+        } else if task_kind(&e.kind) == "TaskSucceeded" && state == states::EXTEND {
             found.extend(
                 e.output
                     .as_deref()
@@ -332,13 +336,13 @@ pub fn capacity(events: &[Event]) -> Option<Capacity> {
         match task_kind(&e.kind) {
             kind if kind.ends_with("StateEntered") => {
                 let next = e.state.as_deref().unwrap_or_default();
-                if state == "CheckCapacity" && next != "CheckCapacity" {
+                if state == states::CHECK_CAPACITY && next != states::CHECK_CAPACITY {
                     return Some(failed.map_or(Capacity::Took, refusal));
                 }
                 state = next;
             }
-            "TaskSucceeded" if state == "CheckCapacity" => return Some(Capacity::Took),
-            "TaskFailed" | "TaskTimedOut" if state == "CheckCapacity" => failed = Some(e),
+            "TaskSucceeded" if state == states::CHECK_CAPACITY => return Some(Capacity::Took),
+            "TaskFailed" | "TaskTimedOut" if state == states::CHECK_CAPACITY => failed = Some(e),
             "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut" => {
                 return Some(refusal(failed.unwrap_or(e)))
             }
@@ -357,17 +361,20 @@ pub fn phase(events: &[Event]) -> &'static str {
             ("ExecutionSucceeded", _) | ("ExecutionAborted", _) => "ended",
             ("ExecutionFailed", _) | ("ExecutionTimedOut", _) => "failed",
             (k, Some(s)) if k.ends_with("StateEntered") => match s {
-                "CheckCapacity" => "capacity",
-                "Launch" => "launching",
-                "CheckHealth" | "IsHealthy" => "building",
-                "RecordUrl" => "healthy",
-                "AwaitExpiry" | "OnCallback" | "Extend" | "ResumeWait" => "expiring",
-                "Terminate"
-                | "CleanUpAfterFailure"
-                | "StopWhileBuilding"
-                | "ReleaseSlot"
-                | "Ended"
-                | "Failed" => "ending",
+                states::CHECK_CAPACITY => "capacity",
+                states::LAUNCH => "launching",
+                states::CHECK_HEALTH | states::IS_HEALTHY => "building",
+                states::RECORD_URL => "healthy",
+                states::AWAIT_EXPIRY
+                | states::ON_CALLBACK
+                | states::EXTEND
+                | states::RESUME_WAIT => "expiring",
+                states::TERMINATE
+                | states::CLEAN_UP_AFTER_FAILURE
+                | states::STOP_WHILE_BUILDING
+                | states::RELEASE_SLOT
+                | states::ENDED
+                | states::FAILED => "ending",
                 _ => phase,
             },
             _ => phase,

@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::Instance;
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus, HistoryEvent};
 use chrono::{DateTime, TimeZone, Utc};
 use preview_tasks::domain::preview_id::PreviewId;
-use preview_tasks::domain::request::PreviewRequest;
+use preview_tasks::domain::request::{ExecutionInput, PreviewRequest};
 use preview_tasks::domain::tags;
 use preview_tasks::instances::{self, ALIVE_STATES};
 use preview_tasks::steps::await_expiry::stored_token;
@@ -104,7 +104,11 @@ pub async fn start(
     id: &PreviewId,
     request: &PreviewRequest,
 ) -> Result<String, WebError> {
-    let input = json!({"preview_id": id, "request": request}).to_string();
+    let input = serde_json::to_string(&ExecutionInput {
+        preview_id: id.clone(),
+        request: request.clone(),
+    })
+    .map_err(|e| WebError::BadRequest(format!("the request cannot be sent: {e}")))?;
     let out = state
         .clients
         .sfn

@@ -7,6 +7,7 @@ pub mod names;
 pub mod preview_id;
 pub mod request;
 pub mod slots;
+pub mod states;
 pub mod tags;
 pub mod ttl;
 pub mod urls;

@@ -41,6 +41,16 @@ pub struct PreviewRequest {
     pub env: BTreeMap<String, String>,
 }
 
+/// The input of one preview's execution, as the web app starts it (the ASL reads
+/// `$.preview_id` and `$.request`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionInput {
+    /// The preview id, also the execution's name.
+    pub preview_id: crate::domain::preview_id::PreviewId,
+    /// What was asked for, as submitted (CheckCapacity validates it).
+    pub request: PreviewRequest,
+}
+
 /// One repository's part of a request: a pull request or a branch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

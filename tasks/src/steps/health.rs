@@ -35,11 +35,23 @@ pub struct HealthInput {
     pub instance: LaunchedInstance,
 }
 
+/// What one invocation of the health step concluded (`$.health.status`, which IsHealthy matches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// Every check passes: record the URL.
+    Healthy,
+    /// Still booting or building: the state machine asks again.
+    Pending,
+    /// Someone asked to stop it while it built.
+    Stopped,
+}
+
 /// Output: healthy, or pending (the state machine asks again).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthOutput {
-    /// `healthy` or `pending`.
-    pub status: String,
+    /// Healthy, pending or stopped.
+    pub status: HealthStatus,
     /// The boot phase the instance reported.
     pub phase: String,
     /// The checks that passed.
@@ -183,7 +195,7 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
             return Ok(HealthOutput {
                 stopped_by: Some(stop.by.clone()),
                 ..output(
-                    "stopped",
+                    HealthStatus::Stopped,
                     Report {
                         phase: tagged_phase,
                         detail: format!("stopped by {} while it built", stop.by),
@@ -205,7 +217,7 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
                     &[(tags::PHASE, tags::phase::HEALTHY.into())],
                 )
                 .await?;
-                return Ok(output("healthy", report, probes));
+                return Ok(output(HealthStatus::Healthy, report, probes));
             }
             Probe::Failed(report) => {
                 return Err(StepError::HealthCheckFailed(format!(
@@ -231,7 +243,7 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
                 &[(tags::PHASE, tags::phase::BUILDING.into())],
             )
             .await?;
-            return Ok(output("pending", report, probes));
+            return Ok(output(HealthStatus::Pending, report, probes));
         }
         tokio::time::sleep(interval).await;
     }
@@ -275,9 +287,9 @@ async fn tag_boot_phase(
     Ok(())
 }
 
-fn output(status: &str, report: Report, probes: u32) -> HealthOutput {
+fn output(status: HealthStatus, report: Report, probes: u32) -> HealthOutput {
     HealthOutput {
-        status: status.into(),
+        status,
         phase: report.phase,
         passed: report.passed,
         detail: report.detail,
