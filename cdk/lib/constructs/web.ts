@@ -1,0 +1,199 @@
+import * as cdk from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as r53targets from 'aws-cdk-lib/aws-route53-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+
+import { WEB_BIN, accessCodeSecretName } from '../catalog';
+import { InstanceAccess } from './instance-access';
+import { PreviewNames } from './names';
+import { Steps } from './steps';
+
+/** What the web app needs from the stack. */
+export interface WebProps {
+  /** The stack's shared names and ARNs. */
+  readonly names: PreviewNames;
+  /** The steps, whose function factory and build cache environment the web app shares. */
+  readonly steps: Steps;
+  /** The instances' log group and build cache. */
+  readonly instances: InstanceAccess;
+  /** The most web requests served at once (reserved concurrency). */
+  readonly concurrency: number;
+  /** Secrets Manager secret with a GitHub token for the PR picker, if any. */
+  readonly githubTokenSecretName?: string;
+  /** Serve the web app on this name through CloudFront (needs `certificateArn`). */
+  readonly domainName?: string;
+  /** ACM certificate for `domainName`, in us-east-1. */
+  readonly certificateArn?: string;
+  /** Route 53 zone to add the alias records to (with `hostedZoneName`). */
+  readonly hostedZoneId?: string;
+  /** The name of the zone `hostedZoneId`. */
+  readonly hostedZoneName?: string;
+}
+
+/**
+ * The web app: its function and grants, its secrets, its Function URL and, with a domain name,
+ * the CloudFront distribution and alias records in front of it. Adds its resources to the stack
+ * itself (see `Network` for why).
+ */
+export class Web {
+  /** The web app's function. */
+  readonly function: lambda.Function;
+
+  constructor(stack: cdk.Stack, props: WebProps) {
+    const { names } = props;
+    const { root, deployment: d } = names;
+    // The web app's secrets. It gets their ARNs and reads the values at run time (cached), so
+    // they are in neither the template nor the function's configuration, and a code the
+    // operator puts into the secret applies without a deploy.
+    const secret = (id: string, secretName: string, description: string, length: number) =>
+      new secretsmanager.Secret(stack, id, {
+        secretName,
+        description,
+        generateSecretString: { passwordLength: length, excludePunctuation: true, includeSpace: false },
+        removalPolicy: cdk.RemovalPolicy.DESTROY,
+      });
+    // 64 letters and digits: about 380 bits, past the signer's 32-byte minimum.
+    const linkKey = secret('WebLinkKey', `${names.prefix}/web/link-key`, `dspace-preview ${d}: signs web sessions, CSRF tokens and callback links`, 64);
+    const accessCode = secret('WebAccessCode', accessCodeSecretName(d), `dspace-preview ${d}: the web app's shared sign-in code`, 20);
+    new cdk.CfnOutput(stack, 'AccessCodeSecret', {
+      value: accessCodeSecretName(d),
+      description:
+        'The sign-in code: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>; ' +
+        "set your own with put-secret-value --secret-id <this> --secret-string '<code>'",
+    });
+    const web = (this.function = props.steps.makeFunction(
+      // Capped, so a flood of requests cannot take the concurrency the steps need.
+      { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30, reservedConcurrency: props.concurrency },
+      `${names.prefix}-web`,
+      `dspace-preview ${d}: the web app`,
+      {
+        PREVIEW_LINK_KEY_SECRET_ARN: linkKey.secretArn,
+        PREVIEW_ACCESS_CODE_SECRET_ARN: accessCode.secretArn,
+        // Served over HTTPS only (Function URL, CloudFront).
+        PREVIEW_COOKIE_SECURE: 'true',
+        ...props.steps.buildCacheEnv,
+        ...(props.githubTokenSecretName
+          ? {
+              PREVIEW_GITHUB_TOKEN: secretsmanager.Secret.fromSecretNameV2(
+                stack,
+                'GitHubToken',
+                props.githubTokenSecretName,
+              ).secretValue.unsafeUnwrap(),
+            }
+          : {}),
+      },
+    ));
+    web.addToRolePolicy(
+      // These two only; DescribeSecret and the rest are not needed to read a value.
+      new iam.PolicyStatement({
+        sid: 'ReadOwnSecrets',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [linkKey.secretArn, accessCode.secretArn],
+      }),
+    );
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'StartAndListOurExecutions',
+        actions: ['states:StartExecution', 'states:ListExecutions'],
+        resources: [names.stateMachineArn],
+      }),
+    );
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAndStopOurExecutions',
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory', 'states:StopExecution'],
+        resources: [names.executionsArn],
+      }),
+    );
+    web.addToRolePolicy(
+      // Extend and stop complete the wait; the token itself, read from
+      // /dspace-preview/<deployment>/previews/*, is the capability. It never fails a task.
+      new iam.PolicyStatement({
+        sid: 'ExtendAndStopCallbacks',
+        actions: ['states:SendTaskSuccess'],
+        resources: ['*'],
+      }),
+    );
+    web.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ListInstances', actions: ['ec2:DescribeInstances'], resources: ['*'] }),
+    );
+    web.addToRolePolicy(new iam.PolicyStatement(props.instances.findCachedBuilds));
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadPreviewParametersAndDials',
+        actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+        resources: [names.param(`${root}/previews/*`), ...names.pathArns(`${root}/config`), ...names.pathArns(`${root}/slots`)],
+      }),
+    );
+    web.addToRolePolicy(
+      // Stop while no task token waits (building, between two waits): the steps pick it up.
+      new iam.PolicyStatement({ sid: 'RequestStops', actions: ['ssm:PutParameter'], resources: [names.stopRequests] }),
+    );
+    // Launch limits (web/src/limits.rs): places users/<key>/launches/<k>-<g> (per person) and
+    // launches/<k>-<g> (in all), listed by path (not recursive), taken with PutParameter without
+    // Overwrite, given back and aged out with DeleteParameters. Sign-outs
+    // (web/src/revocations.rs): revoked-sessions/<session id>, the same three calls.
+    // GetParametersByPath is authorized on the path's ARN, with or without its trailing slash.
+    const webLists = ['users/*/launches', 'launches', 'revoked-sessions'].map((p) => `${root}/${p}`);
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ListLaunchPlacesAndSignOuts',
+        actions: ['ssm:GetParametersByPath'],
+        resources: webLists.flatMap((p) => names.pathArns(p)),
+      }),
+    );
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'TakeAndFreeLaunchPlacesAndSignOuts',
+        actions: ['ssm:PutParameter', 'ssm:DeleteParameters'],
+        resources: webLists.map((p) => names.param(`${p}/*`)),
+      }),
+    );
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadPreviewLogs',
+        actions: ['logs:FilterLogEvents', 'logs:GetLogEvents', 'logs:DescribeLogStreams'],
+        resources: props.instances.previewLogArns,
+      }),
+    );
+    // The app does its own sign-in; the URL itself is public.
+    const url = web.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    let webUrl: string = url.url;
+    if (props.domainName) {
+      if (!props.certificateArn) throw new Error('domainName needs certificateArn (an ACM certificate in us-east-1)');
+      const distribution = new cloudfront.Distribution(stack, 'WebDistribution', {
+        comment: `dspace-preview ${d} web app`,
+        domainNames: [props.domainName],
+        certificate: acm.Certificate.fromCertificateArn(stack, 'WebCertificate', props.certificateArn),
+        defaultBehavior: {
+          origin: new origins.FunctionUrlOrigin(url),
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        },
+        priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+      });
+      if (props.hostedZoneId && props.hostedZoneName) {
+        const zone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
+          hostedZoneId: props.hostedZoneId,
+          zoneName: props.hostedZoneName,
+        });
+        const target = route53.RecordTarget.fromAlias(new r53targets.CloudFrontTarget(distribution));
+        new route53.ARecord(stack, 'WebAlias', { zone, recordName: props.domainName, target });
+        new route53.AaaaRecord(stack, 'WebAliasV6', { zone, recordName: props.domainName, target });
+      }
+      webUrl = `https://${props.domainName}/`;
+      new cdk.CfnOutput(stack, 'DistributionDomainName', {
+        value: distribution.distributionDomainName,
+        description: 'Point your DNS name here (CNAME) if Route 53 does not hold the zone',
+      });
+    }
+    new cdk.CfnOutput(stack, 'WebUrl', { value: webUrl, description: 'The dspace-preview web app' });
+    new cdk.CfnOutput(stack, 'FunctionUrl', { value: url.url, description: "The web app's Lambda Function URL" });  }
+}
