@@ -4,7 +4,7 @@
 use crate::asl::{self, StateMachine};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::history::{self, HistoryEvent};
+use crate::history::{self, EventType, HistoryEvent};
 use crate::invoker::TaskInvoker;
 use crate::retry::StateError;
 use crate::runner::{self, Runner, Signal, TokenAction};
@@ -928,8 +928,10 @@ impl Engine {
                 id: 1,
                 previous_event_id: 0,
                 timestamp: start,
-                event_type: "ExecutionStarted".into(),
-                details_key: Some("executionStartedEventDetails".into()),
+                event_type: EventType::ExecutionStarted,
+                details_key: EventType::ExecutionStarted
+                    .details_key()
+                    .map(str::to_string),
                 details: history::execution_started(&input_value, &role_arn).details,
             };
             let seq = reg.next_seq;
@@ -1243,18 +1245,8 @@ impl Engine {
 
     /// Waits until the execution is closed; returns its description.
     pub async fn wait_for_completion(&self, arn: &str) -> Result<ExecutionDescription> {
-        self.wait_for(arn, |h| {
-            h.last().is_some_and(|e| {
-                matches!(
-                    e.event_type.as_str(),
-                    "ExecutionSucceeded"
-                        | "ExecutionFailed"
-                        | "ExecutionAborted"
-                        | "ExecutionTimedOut"
-                )
-            })
-        })
-        .await?;
+        self.wait_for(arn, |h| h.last().is_some_and(|e| e.event_type.is_closing()))
+            .await?;
         // The index is updated right after the closing commit; wait for it too.
         loop {
             let d = self.describe_execution(arn)?;

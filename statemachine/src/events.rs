@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+use crate::engine::ExecutionStatus;
 use crate::history::HistoryEvent;
 use crate::store::ExecutionRecord;
 use crate::{ACCOUNT, REGION};
@@ -21,7 +22,7 @@ pub type Listener = Arc<dyn Fn(Value) + Send + Sync>;
 /// EventBridge delivers it (`detail` as in the Step Functions user guide; dates in epoch ms).
 pub fn status_change(
     rec: &ExecutionRecord,
-    status: &str,
+    status: ExecutionStatus,
     closing: &HistoryEvent,
     now: DateTime<Utc>,
 ) -> Value {
@@ -39,7 +40,7 @@ pub fn status_change(
             "executionArn": rec.arn,
             "stateMachineArn": rec.state_machine_arn,
             "name": rec.name,
-            "status": status,
+            "status": status.as_str(),
             "startDate": rec.start.timestamp_millis(),
             "stopDate": closing.timestamp.timestamp_millis(),
             "input": rec.input,

@@ -5,6 +5,239 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::asl::StateType;
+use crate::engine::ExecutionStatus;
+
+/// AWS's history event types (serialized as their names, e.g. `TaskStateEntered`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// `ExecutionStarted`.
+    ExecutionStarted,
+    /// `ExecutionSucceeded`.
+    ExecutionSucceeded,
+    /// `ExecutionFailed`.
+    ExecutionFailed,
+    /// `ExecutionAborted`.
+    ExecutionAborted,
+    /// `ExecutionTimedOut`.
+    ExecutionTimedOut,
+    /// `TaskStateEntered`.
+    TaskStateEntered,
+    /// `PassStateEntered`.
+    PassStateEntered,
+    /// `ChoiceStateEntered`.
+    ChoiceStateEntered,
+    /// `WaitStateEntered`.
+    WaitStateEntered,
+    /// `SucceedStateEntered`.
+    SucceedStateEntered,
+    /// `FailStateEntered`.
+    FailStateEntered,
+    /// `TaskStateExited`.
+    TaskStateExited,
+    /// `PassStateExited`.
+    PassStateExited,
+    /// `ChoiceStateExited`.
+    ChoiceStateExited,
+    /// `WaitStateExited`.
+    WaitStateExited,
+    /// `SucceedStateExited`.
+    SucceedStateExited,
+    /// `TaskScheduled`.
+    TaskScheduled,
+    /// `TaskStarted`.
+    TaskStarted,
+    /// `TaskSubmitted`.
+    TaskSubmitted,
+    /// `TaskSucceeded`.
+    TaskSucceeded,
+    /// `TaskFailed`.
+    TaskFailed,
+    /// `TaskTimedOut`.
+    TaskTimedOut,
+    /// `LambdaFunctionScheduled`.
+    LambdaFunctionScheduled,
+    /// `LambdaFunctionStarted`.
+    LambdaFunctionStarted,
+    /// `LambdaFunctionSucceeded`.
+    LambdaFunctionSucceeded,
+    /// `LambdaFunctionFailed`.
+    LambdaFunctionFailed,
+    /// `LambdaFunctionTimedOut`.
+    LambdaFunctionTimedOut,
+}
+
+impl EventType {
+    /// Every event type.
+    pub const ALL: [EventType; 27] = [
+        EventType::ExecutionStarted,
+        EventType::ExecutionSucceeded,
+        EventType::ExecutionFailed,
+        EventType::ExecutionAborted,
+        EventType::ExecutionTimedOut,
+        EventType::TaskStateEntered,
+        EventType::PassStateEntered,
+        EventType::ChoiceStateEntered,
+        EventType::WaitStateEntered,
+        EventType::SucceedStateEntered,
+        EventType::FailStateEntered,
+        EventType::TaskStateExited,
+        EventType::PassStateExited,
+        EventType::ChoiceStateExited,
+        EventType::WaitStateExited,
+        EventType::SucceedStateExited,
+        EventType::TaskScheduled,
+        EventType::TaskStarted,
+        EventType::TaskSubmitted,
+        EventType::TaskSucceeded,
+        EventType::TaskFailed,
+        EventType::TaskTimedOut,
+        EventType::LambdaFunctionScheduled,
+        EventType::LambdaFunctionStarted,
+        EventType::LambdaFunctionSucceeded,
+        EventType::LambdaFunctionFailed,
+        EventType::LambdaFunctionTimedOut,
+    ];
+
+    /// AWS's name, e.g. `TaskStateEntered`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::ExecutionStarted => "ExecutionStarted",
+            EventType::ExecutionSucceeded => "ExecutionSucceeded",
+            EventType::ExecutionFailed => "ExecutionFailed",
+            EventType::ExecutionAborted => "ExecutionAborted",
+            EventType::ExecutionTimedOut => "ExecutionTimedOut",
+            EventType::TaskStateEntered => "TaskStateEntered",
+            EventType::PassStateEntered => "PassStateEntered",
+            EventType::ChoiceStateEntered => "ChoiceStateEntered",
+            EventType::WaitStateEntered => "WaitStateEntered",
+            EventType::SucceedStateEntered => "SucceedStateEntered",
+            EventType::FailStateEntered => "FailStateEntered",
+            EventType::TaskStateExited => "TaskStateExited",
+            EventType::PassStateExited => "PassStateExited",
+            EventType::ChoiceStateExited => "ChoiceStateExited",
+            EventType::WaitStateExited => "WaitStateExited",
+            EventType::SucceedStateExited => "SucceedStateExited",
+            EventType::TaskScheduled => "TaskScheduled",
+            EventType::TaskStarted => "TaskStarted",
+            EventType::TaskSubmitted => "TaskSubmitted",
+            EventType::TaskSucceeded => "TaskSucceeded",
+            EventType::TaskFailed => "TaskFailed",
+            EventType::TaskTimedOut => "TaskTimedOut",
+            EventType::LambdaFunctionScheduled => "LambdaFunctionScheduled",
+            EventType::LambdaFunctionStarted => "LambdaFunctionStarted",
+            EventType::LambdaFunctionSucceeded => "LambdaFunctionSucceeded",
+            EventType::LambdaFunctionFailed => "LambdaFunctionFailed",
+            EventType::LambdaFunctionTimedOut => "LambdaFunctionTimedOut",
+        }
+    }
+
+    /// The details field name, e.g. `stateEnteredEventDetails` (none for `LambdaFunctionStarted`).
+    pub fn details_key(self) -> Option<&'static str> {
+        match self {
+            EventType::ExecutionStarted => Some("executionStartedEventDetails"),
+            EventType::ExecutionSucceeded => Some("executionSucceededEventDetails"),
+            EventType::ExecutionFailed => Some("executionFailedEventDetails"),
+            EventType::ExecutionAborted => Some("executionAbortedEventDetails"),
+            EventType::ExecutionTimedOut => Some("executionTimedOutEventDetails"),
+            EventType::TaskStateEntered => Some("stateEnteredEventDetails"),
+            EventType::PassStateEntered => Some("stateEnteredEventDetails"),
+            EventType::ChoiceStateEntered => Some("stateEnteredEventDetails"),
+            EventType::WaitStateEntered => Some("stateEnteredEventDetails"),
+            EventType::SucceedStateEntered => Some("stateEnteredEventDetails"),
+            EventType::FailStateEntered => Some("stateEnteredEventDetails"),
+            EventType::TaskStateExited => Some("stateExitedEventDetails"),
+            EventType::PassStateExited => Some("stateExitedEventDetails"),
+            EventType::ChoiceStateExited => Some("stateExitedEventDetails"),
+            EventType::WaitStateExited => Some("stateExitedEventDetails"),
+            EventType::SucceedStateExited => Some("stateExitedEventDetails"),
+            EventType::TaskScheduled => Some("taskScheduledEventDetails"),
+            EventType::TaskStarted => Some("taskStartedEventDetails"),
+            EventType::TaskSubmitted => Some("taskSubmittedEventDetails"),
+            EventType::TaskSucceeded => Some("taskSucceededEventDetails"),
+            EventType::TaskFailed => Some("taskFailedEventDetails"),
+            EventType::TaskTimedOut => Some("taskTimedOutEventDetails"),
+            EventType::LambdaFunctionScheduled => Some("lambdaFunctionScheduledEventDetails"),
+            EventType::LambdaFunctionStarted => None,
+            EventType::LambdaFunctionSucceeded => Some("lambdaFunctionSucceededEventDetails"),
+            EventType::LambdaFunctionFailed => Some("lambdaFunctionFailedEventDetails"),
+            EventType::LambdaFunctionTimedOut => Some("lambdaFunctionTimedOutEventDetails"),
+        }
+    }
+
+    /// `<Type>StateEntered` for a state of kind `kind`.
+    pub fn state_entered(kind: StateType) -> Self {
+        match kind {
+            StateType::Task => EventType::TaskStateEntered,
+            StateType::Pass => EventType::PassStateEntered,
+            StateType::Choice => EventType::ChoiceStateEntered,
+            StateType::Wait => EventType::WaitStateEntered,
+            StateType::Succeed => EventType::SucceedStateEntered,
+            StateType::Fail => EventType::FailStateEntered,
+        }
+    }
+
+    /// `<Type>StateExited` for a state of kind `kind` (a Fail state never exits).
+    pub fn state_exited(kind: StateType) -> Option<Self> {
+        Some(match kind {
+            StateType::Task => EventType::TaskStateExited,
+            StateType::Pass => EventType::PassStateExited,
+            StateType::Choice => EventType::ChoiceStateExited,
+            StateType::Wait => EventType::WaitStateExited,
+            StateType::Succeed => EventType::SucceedStateExited,
+            StateType::Fail => return None,
+        })
+    }
+
+    /// Whether this event closes an execution (`ExecutionSucceeded`, `ExecutionFailed`, ...).
+    pub fn is_closing(self) -> bool {
+        self.closing_status().is_some()
+    }
+
+    /// The status an execution closed by this event has.
+    pub fn closing_status(self) -> Option<ExecutionStatus> {
+        Some(match self {
+            EventType::ExecutionSucceeded => ExecutionStatus::Succeeded,
+            EventType::ExecutionFailed => ExecutionStatus::Failed,
+            EventType::ExecutionAborted => ExecutionStatus::Aborted,
+            EventType::ExecutionTimedOut => ExecutionStatus::TimedOut,
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets callers treat the type as its name (`ends_with("StateEntered")`, ...).
+impl std::ops::Deref for EventType {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for EventType {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for EventType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for EventType {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
 /// One history event as stored and as returned (timestamps rendered by the API layer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEvent {
@@ -16,7 +249,7 @@ pub struct HistoryEvent {
     pub timestamp: DateTime<Utc>,
     /// AWS's event type, e.g. `TaskStateEntered`.
     #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: EventType,
     /// The details field name, e.g. `stateEnteredEventDetails` (none for some events).
     pub details_key: Option<String>,
     /// The details object.
@@ -59,18 +292,15 @@ pub fn epoch_seconds(t: DateTime<Utc>) -> f64 {
 /// An event before the history gives it an id and a timestamp.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
-    /// AWS's event type.
-    pub event_type: &'static str,
-    /// The details key, if the event has details.
-    pub details_key: Option<&'static str>,
+    /// AWS's event type (it names the details key).
+    pub event_type: EventType,
     /// The details.
     pub details: Value,
 }
 
-fn ev(event_type: &'static str, key: &'static str, details: Value) -> NewEvent {
+fn ev(event_type: EventType, details: Value) -> NewEvent {
     NewEvent {
         event_type,
-        details_key: Some(key),
         details,
     }
 }
@@ -98,8 +328,7 @@ fn error_details(err: &StateError, extra: &[(&str, &str)]) -> Value {
 /// `ExecutionStarted`.
 pub fn execution_started(input: &Value, role_arn: &str) -> NewEvent {
     ev(
-        "ExecutionStarted",
-        "executionStartedEventDetails",
+        EventType::ExecutionStarted,
         json!({"input": text(input), "inputDetails": truncated(), "roleArn": role_arn}),
     )
 }
@@ -107,19 +336,14 @@ pub fn execution_started(input: &Value, role_arn: &str) -> NewEvent {
 /// `ExecutionSucceeded`.
 pub fn execution_succeeded(output: &Value) -> NewEvent {
     ev(
-        "ExecutionSucceeded",
-        "executionSucceededEventDetails",
+        EventType::ExecutionSucceeded,
         json!({"output": text(output), "outputDetails": truncated()}),
     )
 }
 
 /// `ExecutionFailed`.
 pub fn execution_failed(err: &StateError) -> NewEvent {
-    ev(
-        "ExecutionFailed",
-        "executionFailedEventDetails",
-        error_details(err, &[]),
-    )
+    ev(EventType::ExecutionFailed, error_details(err, &[]))
 }
 
 /// `ExecutionAborted` (error and cause as given to StopExecution).
@@ -131,53 +355,31 @@ pub fn execution_aborted(error: Option<&str>, cause: Option<&str>) -> NewEvent {
     if let Some(c) = cause {
         m.insert("cause".into(), json!(c));
     }
-    ev(
-        "ExecutionAborted",
-        "executionAbortedEventDetails",
-        Value::Object(m),
-    )
+    ev(EventType::ExecutionAborted, Value::Object(m))
 }
 
 /// `ExecutionTimedOut`.
 pub fn execution_timed_out() -> NewEvent {
     ev(
-        "ExecutionTimedOut",
-        "executionTimedOutEventDetails",
+        EventType::ExecutionTimedOut,
         json!({"error": crate::retry::TIMEOUT}),
     )
 }
 
 /// `<Type>StateEntered`.
-pub fn state_entered(type_name: &str, name: &str, input: &Value) -> NewEvent {
-    let t: &'static str = match type_name {
-        "Task" => "TaskStateEntered",
-        "Pass" => "PassStateEntered",
-        "Choice" => "ChoiceStateEntered",
-        "Wait" => "WaitStateEntered",
-        "Succeed" => "SucceedStateEntered",
-        _ => "FailStateEntered",
-    };
+pub fn state_entered(kind: StateType, name: &str, input: &Value) -> NewEvent {
     ev(
-        t,
-        "stateEnteredEventDetails",
+        EventType::state_entered(kind),
         json!({"name": name, "input": text(input), "inputDetails": truncated()}),
     )
 }
 
 /// `<Type>StateExited`.
-pub fn state_exited(type_name: &str, name: &str, output: &Value) -> NewEvent {
-    let t: &'static str = match type_name {
-        "Task" => "TaskStateExited",
-        "Pass" => "PassStateExited",
-        "Choice" => "ChoiceStateExited",
-        "Wait" => "WaitStateExited",
-        _ => "SucceedStateExited",
-    };
-    ev(
-        t,
-        "stateExitedEventDetails",
+pub fn state_exited(kind: StateType, name: &str, output: &Value) -> Option<NewEvent> {
+    Some(ev(
+        EventType::state_exited(kind)?,
         json!({"name": name, "output": text(output), "outputDetails": truncated()}),
-    )
+    ))
 }
 
 /// `TaskScheduled`.
@@ -200,18 +402,13 @@ pub fn task_scheduled(
     if let Some(h) = heartbeat {
         m.insert("heartbeatInSeconds".into(), json!(h));
     }
-    ev(
-        "TaskScheduled",
-        "taskScheduledEventDetails",
-        Value::Object(m),
-    )
+    ev(EventType::TaskScheduled, Value::Object(m))
 }
 
 /// `TaskStarted`.
 pub fn task_started(resource_type: &str, resource: &str) -> NewEvent {
     ev(
-        "TaskStarted",
-        "taskStartedEventDetails",
+        EventType::TaskStarted,
         json!({"resourceType": resource_type, "resource": resource}),
     )
 }
@@ -219,8 +416,7 @@ pub fn task_started(resource_type: &str, resource: &str) -> NewEvent {
 /// `TaskSubmitted` (the immediate response of a `.waitForTaskToken` call).
 pub fn task_submitted(resource_type: &str, resource: &str, output: &Value) -> NewEvent {
     ev(
-        "TaskSubmitted",
-        "taskSubmittedEventDetails",
+        EventType::TaskSubmitted,
         json!({"resourceType": resource_type, "resource": resource, "output": text(output), "outputDetails": truncated()}),
     )
 }
@@ -228,8 +424,7 @@ pub fn task_submitted(resource_type: &str, resource: &str, output: &Value) -> Ne
 /// `TaskSucceeded`.
 pub fn task_succeeded(resource_type: &str, resource: &str, output: &Value) -> NewEvent {
     ev(
-        "TaskSucceeded",
-        "taskSucceededEventDetails",
+        EventType::TaskSucceeded,
         json!({"resourceType": resource_type, "resource": resource, "output": text(output), "outputDetails": truncated()}),
     )
 }
@@ -237,8 +432,7 @@ pub fn task_succeeded(resource_type: &str, resource: &str, output: &Value) -> Ne
 /// `TaskFailed`.
 pub fn task_failed(resource_type: &str, resource: &str, err: &StateError) -> NewEvent {
     ev(
-        "TaskFailed",
-        "taskFailedEventDetails",
+        EventType::TaskFailed,
         error_details(
             err,
             &[("resourceType", resource_type), ("resource", resource)],
@@ -249,8 +443,7 @@ pub fn task_failed(resource_type: &str, resource: &str, err: &StateError) -> New
 /// `TaskTimedOut`.
 pub fn task_timed_out(resource_type: &str, resource: &str, err: &StateError) -> NewEvent {
     ev(
-        "TaskTimedOut",
-        "taskTimedOutEventDetails",
+        EventType::TaskTimedOut,
         error_details(
             err,
             &[("resourceType", resource_type), ("resource", resource)],
@@ -267,18 +460,13 @@ pub fn lambda_scheduled(resource: &str, input: &Value, timeout: Option<u64>) -> 
     if let Some(t) = timeout {
         m.insert("timeoutInSeconds".into(), json!(t));
     }
-    ev(
-        "LambdaFunctionScheduled",
-        "lambdaFunctionScheduledEventDetails",
-        Value::Object(m),
-    )
+    ev(EventType::LambdaFunctionScheduled, Value::Object(m))
 }
 
 /// `LambdaFunctionStarted` (no details).
 pub fn lambda_started() -> NewEvent {
     NewEvent {
-        event_type: "LambdaFunctionStarted",
-        details_key: None,
+        event_type: EventType::LambdaFunctionStarted,
         details: Value::Null,
     }
 }
@@ -286,26 +474,41 @@ pub fn lambda_started() -> NewEvent {
 /// `LambdaFunctionSucceeded`.
 pub fn lambda_succeeded(output: &Value) -> NewEvent {
     ev(
-        "LambdaFunctionSucceeded",
-        "lambdaFunctionSucceededEventDetails",
+        EventType::LambdaFunctionSucceeded,
         json!({"output": text(output), "outputDetails": truncated()}),
     )
 }
 
 /// `LambdaFunctionFailed`.
 pub fn lambda_failed(err: &StateError) -> NewEvent {
-    ev(
-        "LambdaFunctionFailed",
-        "lambdaFunctionFailedEventDetails",
-        error_details(err, &[]),
-    )
+    ev(EventType::LambdaFunctionFailed, error_details(err, &[]))
 }
 
 /// `LambdaFunctionTimedOut`.
 pub fn lambda_timed_out(err: &StateError) -> NewEvent {
-    ev(
-        "LambdaFunctionTimedOut",
-        "lambdaFunctionTimedOutEventDetails",
-        error_details(err, &[]),
-    )
+    ev(EventType::LambdaFunctionTimedOut, error_details(err, &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_serialize_as_their_aws_names() {
+        for t in EventType::ALL {
+            let s = serde_json::to_string(&t).expect("serialize");
+            assert_eq!(s, format!("\"{}\"", t.as_str()));
+            let back: EventType = serde_json::from_str(&s).expect("deserialize");
+            assert_eq!(back, t);
+        }
+    }
+
+    #[test]
+    fn stored_events_load_and_render_unchanged() {
+        let line = r#"{"id":3,"previous_event_id":2,"timestamp":"2024-05-01T12:00:00Z","type":"TaskStateEntered","details_key":"stateEnteredEventDetails","details":{"name":"A"}}"#;
+        let e: HistoryEvent = serde_json::from_str(line).expect("load");
+        assert_eq!(e.event_type, EventType::TaskStateEntered);
+        assert_eq!(e.details_key.as_deref(), e.event_type.details_key());
+        assert_eq!(serde_json::to_string(&e).expect("store"), line);
+    }
 }

@@ -30,7 +30,7 @@ pub use engine::{
     HistoryQuery, ListExecutionsPage, ListExecutionsQuery, StateMachineDescription, SweepReport,
 };
 pub use error::Error;
-pub use history::HistoryEvent;
+pub use history::{EventType, HistoryEvent};
 pub use invoker::{TaskFailure, TaskInvoker};
 
 /// Region used in ARNs and `TaskScheduled` events, as in a default AWS CLI setup.

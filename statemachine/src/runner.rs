@@ -3,12 +3,13 @@
 //! over the same directory resumes where this one stopped.
 
 use crate::asl::{
-    FailField, IoPath, Kind, Resource, Seconds, State, StateMachine, TaskSpec, Transition, WaitFor,
+    FailField, IoPath, Kind, Resource, Seconds, State, StateMachine, StateType, TaskSpec,
+    Transition, WaitFor, LAMBDA,
 };
 use crate::choice;
-use crate::engine::{ExecutionStatus, Inner, MAX_PAYLOAD_BYTES};
+use crate::engine::{Inner, MAX_PAYLOAD_BYTES};
 use crate::error::Error;
-use crate::history::{self, HistoryEvent, NewEvent};
+use crate::history::{self, EventType, HistoryEvent, NewEvent};
 use crate::invoker::{lambda_invoke_output, TaskFailure};
 use crate::paths::RefPath;
 use crate::retry::StateError;
@@ -20,6 +21,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
+
+/// The timers a running task waits on besides its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TaskTimer {
+    /// `TimeoutSeconds` since the task started.
+    Timeout,
+    /// `HeartbeatSeconds` since the last heartbeat (token tasks).
+    Heartbeat,
+}
 
 /// What a task-token callback asks for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -221,6 +231,13 @@ impl Runner {
         self.pending.push(e);
     }
 
+    /// Pushes `<Type>StateExited` (nothing for a Fail state, which never exits).
+    fn push_exited(&mut self, kind: StateType, name: &str, output: &Value) {
+        if let Some(e) = history::state_exited(kind, name, output) {
+            self.push(e);
+        }
+    }
+
     /// Gives pending events ids and timestamps and writes them with the runtime snapshot.
     fn commit(&mut self) {
         let now = self.now();
@@ -238,7 +255,7 @@ impl Runner {
             for e in pending {
                 let id = hist.len() as u64 + 1;
                 // AWS links the first state to 0, and ExecutionAborted to 0 too.
-                let previous_event_id = if id <= 2 || e.event_type == "ExecutionAborted" {
+                let previous_event_id = if id <= 2 || e.event_type == EventType::ExecutionAborted {
                     0
                 } else {
                     id - 1
@@ -247,8 +264,8 @@ impl Runner {
                     id,
                     previous_event_id,
                     timestamp: now,
-                    event_type: e.event_type.to_string(),
-                    details_key: e.details_key.map(str::to_string),
+                    event_type: e.event_type,
+                    details_key: e.event_type.details_key().map(str::to_string),
                     details: e.details,
                 };
                 hist.push(ev.clone());
@@ -301,7 +318,7 @@ impl Runner {
                         Wake::Timer(_) => {
                             let sm = self.sm.clone();
                             if let Some(s) = sm.states.get(&state) {
-                                self.push(history::state_exited("Wait", &state, &output));
+                                self.push_exited(StateType::Wait, &state, &output);
                                 self.transition(s, output);
                             }
                         }
@@ -318,15 +335,11 @@ impl Runner {
     fn close_from_history(&mut self) {
         let last = self.hist().last().cloned();
         let Some(last) = last else { return };
-        let status = match last.event_type.as_str() {
-            "ExecutionSucceeded" => ExecutionStatus::Succeeded,
-            "ExecutionFailed" => ExecutionStatus::Failed,
-            "ExecutionAborted" => ExecutionStatus::Aborted,
-            "ExecutionTimedOut" => ExecutionStatus::TimedOut,
-            _ => return,
+        let Some(status) = last.event_type.closing_status() else {
+            return;
         };
         self.inner.close_execution(&self.rec.arn, status);
-        let event = crate::events::status_change(&self.rec, status.as_str(), &last, self.now());
+        let event = crate::events::status_change(&self.rec, status, &last, self.now());
         self.inner.emit(event);
     }
 
@@ -445,7 +458,7 @@ impl Runner {
         };
         let entered_id = self.next_id();
         let entered = self.now();
-        self.push(history::state_entered(state.type_name(), name, &input));
+        self.push(history::state_entered(state.state_type(), name, &input));
         let ctx = self.context(name, entered, 0);
         let runtime = |why: String| StateError::runtime(name, entered_id, &why);
         match &state.kind {
@@ -462,7 +475,7 @@ impl Runner {
                 })();
                 match out {
                     Ok(out) => {
-                        self.push(history::state_exited("Pass", name, &out));
+                        self.push_exited(StateType::Pass, name, &out);
                         self.transition(state, out);
                     }
                     Err(why) => self.fail_execution(runtime(why)),
@@ -483,7 +496,7 @@ impl Runner {
                 })();
                 match picked {
                     Ok((Some(next), out)) => {
-                        self.push(history::state_exited("Choice", name, &out));
+                        self.push_exited(StateType::Choice, name, &out);
                         self.rt.pos = Pos::Enter {
                             state: next,
                             input: out,
@@ -542,7 +555,7 @@ impl Runner {
                     .and_then(|eff| apply_io(&state.output_path, &eff, &ctx));
                 match out {
                     Ok(out) => {
-                        self.push(history::state_exited("Succeed", name, &out));
+                        self.push_exited(StateType::Succeed, name, &out);
                         self.succeed(out);
                     }
                     Err(why) => self.fail_execution(runtime(why)),
@@ -579,8 +592,7 @@ impl Runner {
                             details.insert("cause".into(), json!(c));
                         }
                         self.push(NewEvent {
-                            event_type: "ExecutionFailed",
-                            details_key: Some("executionFailedEventDetails"),
+                            event_type: EventType::ExecutionFailed,
                             details: Value::Object(details),
                         });
                         self.rt.pos = Pos::Done;
@@ -692,14 +704,17 @@ impl Runner {
             }
             _ => {
                 self.push(history::task_scheduled(
-                    "lambda",
+                    spec.resource.resource_type(),
                     &resource,
                     REGION,
                     &params,
                     tp.timeout,
                     tp.heartbeat,
                 ));
-                self.push(history::task_started("lambda", &resource));
+                self.push(history::task_started(
+                    spec.resource.resource_type(),
+                    &resource,
+                ));
             }
         }
         let now = self.now();
@@ -738,17 +753,20 @@ impl Runner {
         let mut fut: Option<BoxFuture<'static, Result<Value, TaskFailure>>> =
             (!submitted).then(|| self.inner.invoker.invoke(&function, payload.clone()));
         loop {
-            let mut timers = Vec::new();
-            let mut kinds = Vec::new();
-            if let Some(t) = tp.timeout {
-                timers.push(started + chrono::Duration::seconds(t as i64));
-                kinds.push(false);
-            }
-            if let Some(h) = heartbeat_deadline {
-                timers.push(h);
-                kinds.push(true);
-            }
-            let wake = self.wait(fut.as_mut(), &timers).await;
+            let timers: Vec<(TaskTimer, DateTime<Utc>)> = [
+                tp.timeout.map(|t| {
+                    (
+                        TaskTimer::Timeout,
+                        started + chrono::Duration::seconds(t as i64),
+                    )
+                }),
+                heartbeat_deadline.map(|h| (TaskTimer::Heartbeat, h)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let deadlines: Vec<DateTime<Utc>> = timers.iter().map(|(_, at)| *at).collect();
+            let wake = self.wait(fut.as_mut(), &deadlines).await;
             let save = |tp: &mut TaskPos, submitted, hb, early: &Option<TokenAction>| {
                 tp.phase = Phase::Running {
                     started,
@@ -769,7 +787,7 @@ impl Runner {
                             &self.http_date(),
                         );
                         self.push(history::task_submitted(
-                            "lambda",
+                            spec.resource.resource_type(),
                             spec.resource.resource_name(),
                             &out,
                         ));
@@ -817,7 +835,7 @@ impl Runner {
                     self.commit();
                 }
                 Wake::Timer(i) => {
-                    let heartbeat = kinds.get(i).copied().unwrap_or(false);
+                    let heartbeat = matches!(timers.get(i), Some((TaskTimer::Heartbeat, _)));
                     return self.task_failed(spec, tp, StateError::timeout(heartbeat), true);
                 }
                 other => return self.interrupt(other),
@@ -841,7 +859,7 @@ impl Runner {
         if result.to_string().len() > MAX_PAYLOAD_BYTES {
             let who = match &spec.resource {
                 Resource::LambdaArn(arn) => arn.clone(),
-                _ => "lambda".to_string(),
+                _ => LAMBDA.to_string(),
             };
             let err = StateError::new(
                 "States.DataLimitExceeded",
@@ -853,7 +871,7 @@ impl Runner {
         match &spec.resource {
             Resource::LambdaArn(_) => self.push(history::lambda_succeeded(&result)),
             r => self.push(history::task_succeeded(
-                "lambda",
+                spec.resource.resource_type(),
                 r.resource_name(),
                 &result,
             )),
@@ -870,7 +888,7 @@ impl Runner {
         })();
         match out {
             Ok(out) => {
-                self.push(history::state_exited("Task", &tp.state, &out));
+                self.push_exited(StateType::Task, &tp.state, &out);
                 self.transition(state, out);
             }
             Err(why) => self.fail_execution(StateError::runtime(&tp.state, tp.entered_id, &why)),
@@ -884,8 +902,10 @@ impl Runner {
         self.push(match (lambda_arn, timed_out) {
             (true, true) => history::lambda_timed_out(&err),
             (true, false) => history::lambda_failed(&err),
-            (false, true) => history::task_timed_out("lambda", &resource, &err),
-            (false, false) => history::task_failed("lambda", &resource, &err),
+            (false, true) => {
+                history::task_timed_out(spec.resource.resource_type(), &resource, &err)
+            }
+            (false, false) => history::task_failed(spec.resource.resource_type(), &resource, &err),
         });
         // Retry: the first retrier whose ErrorEquals matches decides; when it is exhausted the
         // error goes to Catch (later retriers are not consulted), as in AWS.
@@ -911,7 +931,7 @@ impl Runner {
         if let Some(c) = spec.catch.iter().find(|c| err.matches_any(&c.error_equals)) {
             match apply_result_path(&c.result_path, &tp.raw_input, err.to_output(), "ResultPath") {
                 Ok(out) => {
-                    self.push(history::state_exited("Task", &tp.state, &out));
+                    self.push_exited(StateType::Task, &tp.state, &out);
                     self.rt.pos = Pos::Enter {
                         state: c.next.clone(),
                         input: out,

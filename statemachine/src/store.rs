@@ -525,6 +525,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::EventType;
 
     fn dir() -> PathBuf {
         let d = std::env::temp_dir().join(format!("sfn-store-{}", uuid::Uuid::new_v4()));
@@ -607,7 +608,7 @@ mod tests {
                 id,
                 previous_event_id: 0,
                 timestamp: t("2024-05-01T12:00:00Z"),
-                event_type: "PassStateEntered".into(),
+                event_type: EventType::PassStateEntered,
                 details_key: None,
                 details: Value::Null,
             }],
@@ -641,19 +642,23 @@ mod tests {
     fn execution_ends_reads_the_first_and_last_event() {
         let root = dir();
         let store = Store::open(&root).expect("open");
-        let ev = |id: u64, ty: &str| HistoryEvent {
+        let ev = |id: u64, ty: EventType| HistoryEvent {
             id,
             previous_event_id: id.saturating_sub(1),
             timestamp: t("2024-05-01T12:00:00Z"),
-            event_type: ty.into(),
+            event_type: ty,
             details_key: None,
             // Long enough that the last line needs more than one read from the end.
             details: serde_json::json!({"pad": "x".repeat(100_000)}),
         };
         assert!(store.execution_ends("x").expect("missing").is_none());
-        for (i, ty) in ["ExecutionStarted", "PassStateEntered", "ExecutionSucceeded"]
-            .iter()
-            .enumerate()
+        for (i, ty) in [
+            EventType::ExecutionStarted,
+            EventType::PassStateEntered,
+            EventType::ExecutionSucceeded,
+        ]
+        .into_iter()
+        .enumerate()
         {
             store
                 .append_commit(
@@ -666,8 +671,8 @@ mod tests {
                 .expect("append");
         }
         let (first, last) = store.execution_ends("x").expect("read").expect("some");
-        assert_eq!(first.event_type, "ExecutionStarted");
-        assert_eq!(last.event_type, "ExecutionSucceeded");
+        assert_eq!(first.event_type, EventType::ExecutionStarted);
+        assert_eq!(last.event_type, EventType::ExecutionSucceeded);
         store.remove_execution("x").expect("remove");
         store.remove_execution("x").expect("a repeat is fine");
         assert!(store.execution_ends("x").expect("gone").is_none());

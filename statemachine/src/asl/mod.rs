@@ -40,6 +40,53 @@ pub enum Seconds {
     Path(Path),
 }
 
+/// The ASL state kinds the engine runs (`Type`; Map and Parallel are refused at load).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateType {
+    /// `Task`.
+    Task,
+    /// `Pass`.
+    Pass,
+    /// `Choice`.
+    Choice,
+    /// `Wait`.
+    Wait,
+    /// `Succeed`.
+    Succeed,
+    /// `Fail`.
+    Fail,
+}
+
+impl StateType {
+    /// The ASL spelling (also the history event-name prefix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateType::Task => "Task",
+            StateType::Pass => "Pass",
+            StateType::Choice => "Choice",
+            StateType::Wait => "Wait",
+            StateType::Succeed => "Succeed",
+            StateType::Fail => "Fail",
+        }
+    }
+
+    /// Parses the ASL spelling of a supported kind.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Task" => StateType::Task,
+            "Pass" => StateType::Pass,
+            "Choice" => StateType::Choice,
+            "Wait" => StateType::Wait,
+            "Succeed" => StateType::Succeed,
+            "Fail" => StateType::Fail,
+            _ => return None,
+        })
+    }
+}
+
+/// `resourceType` of every Task resource the engine dispatches (all are Lambda).
+pub const LAMBDA: &str = "lambda";
+
 /// The Task resources the engine can dispatch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resource {
@@ -54,7 +101,7 @@ pub enum Resource {
 impl Resource {
     /// `resourceType` in history events.
     pub fn resource_type(&self) -> &'static str {
-        "lambda"
+        LAMBDA
     }
 
     /// `resource` in history events.
@@ -158,15 +205,15 @@ pub struct State {
 }
 
 impl State {
-    /// The event-name prefix: `Task`, `Pass`, `Choice`, `Wait`, `Succeed`, `Fail`.
-    pub fn type_name(&self) -> &'static str {
+    /// The state's kind (`Task`, `Pass`, ...).
+    pub fn state_type(&self) -> StateType {
         match self.kind {
-            Kind::Pass { .. } => "Pass",
-            Kind::Task(_) => "Task",
-            Kind::Choice { .. } => "Choice",
-            Kind::Wait(_) => "Wait",
-            Kind::Succeed => "Succeed",
-            Kind::Fail { .. } => "Fail",
+            Kind::Pass { .. } => StateType::Pass,
+            Kind::Task(_) => StateType::Task,
+            Kind::Choice { .. } => StateType::Choice,
+            Kind::Wait(_) => StateType::Wait,
+            Kind::Succeed => StateType::Succeed,
+            Kind::Fail { .. } => StateType::Fail,
         }
     }
 }
@@ -385,13 +432,23 @@ fn state(name: &str, value: &Value) -> Result<State, String> {
             ));
         }
     }
+    let Some(ty) = StateType::parse(ty) else {
+        return Err(match ty {
+            "Map" | "Parallel" => obj.err(
+                "Type",
+                &format!("'{ty}' states are not supported by the local engine"),
+            ),
+            other => obj.err("Type", &format!("unknown state type '{other}'")),
+        });
+    };
     let mut input_path = IoPath::Whole;
     let mut output_path = IoPath::Whole;
     let mut parameters = None;
     let mut result_path = RefPath::parse("$");
     let mut trans = None;
-    let takes_parameters = matches!(ty, "Pass" | "Task");
-    if matches!(ty, "Pass" | "Task" | "Choice" | "Wait" | "Succeed") {
+    use StateType as T;
+    let takes_parameters = matches!(ty, T::Pass | T::Task);
+    if matches!(ty, T::Pass | T::Task | T::Choice | T::Wait | T::Succeed) {
         input_path = io_path(&mut obj, "InputPath")?;
         output_path = io_path(&mut obj, "OutputPath")?;
     }
@@ -402,15 +459,15 @@ fn state(name: &str, value: &Value) -> Result<State, String> {
         };
         result_path = result_path_of(&mut obj)?;
     }
-    if matches!(ty, "Pass" | "Task" | "Wait") {
+    if matches!(ty, T::Pass | T::Task | T::Wait) {
         trans = Some(transition(&mut obj)?);
     }
     let kind = match ty {
-        "Pass" => Kind::Pass {
+        T::Pass => Kind::Pass {
             result: obj.take("Result").cloned(),
         },
-        "Task" => task(&mut obj, &parameters)?,
-        "Choice" => {
+        T::Task => task(&mut obj, &parameters)?,
+        T::Choice => {
             let list = obj
                 .take("Choices")
                 .and_then(Value::as_array)
@@ -434,7 +491,7 @@ fn state(name: &str, value: &Value) -> Result<State, String> {
             let default = obj.optional_str("Default")?.map(str::to_string);
             Kind::Choice { choices, default }
         }
-        "Wait" => {
+        T::Wait => {
             let seconds = obj.optional_u64("Seconds")?;
             let ts = obj.optional_str("Timestamp")?;
             let sp = obj.optional_path("SecondsPath")?;
@@ -470,18 +527,11 @@ fn state(name: &str, value: &Value) -> Result<State, String> {
                 return Err(obj.err("", "a Wait state needs a duration"));
             }
         }
-        "Succeed" => Kind::Succeed,
-        "Fail" => Kind::Fail {
+        T::Succeed => Kind::Succeed,
+        T::Fail => Kind::Fail {
             error: fail_field(&mut obj, "Error", "ErrorPath")?,
             cause: fail_field(&mut obj, "Cause", "CausePath")?,
         },
-        "Map" | "Parallel" => {
-            return Err(obj.err(
-                "Type",
-                &format!("'{ty}' states are not supported by the local engine"),
-            ))
-        }
-        other => return Err(obj.err("Type", &format!("unknown state type '{other}'"))),
     };
     obj.finish()?;
     Ok(State {

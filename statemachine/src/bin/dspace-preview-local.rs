@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use preview_statemachine::preview::{self, StepsInvoker};
-use preview_statemachine::{serve, Engine, EngineOptions, SystemClock};
+use preview_statemachine::{serve, Engine, EngineOptions, EventType, SystemClock};
 use preview_tasks::local::local_ctx;
 use preview_tasks::Config;
 
@@ -173,10 +173,8 @@ async fn demo(
     let (execution, _) = engine.start_execution(arn, Some(id.as_str()), Some(&input))?;
     println!("\nstarted preview {id}\n  execution {execution}");
     let waiting = |h: &[preview_statemachine::HistoryEvent]| {
-        h.iter().any(|e| e.event_type == "TaskSubmitted")
-            || h.iter().any(|e| {
-                e.event_type.starts_with("Execution") && e.event_type != "ExecutionStarted"
-            })
+        h.iter().any(|e| e.event_type == EventType::TaskSubmitted)
+            || h.iter().any(|e| e.event_type.is_closing())
     };
     let history = engine.wait_for(&execution, waiting).await?;
     for event in history
@@ -201,7 +199,10 @@ async fn demo(
         .await?;
     println!("  extended by 60 minutes");
     let second = |h: &[preview_statemachine::HistoryEvent]| {
-        h.iter().filter(|e| e.event_type == "TaskSubmitted").count() >= 2
+        h.iter()
+            .filter(|e| e.event_type == EventType::TaskSubmitted)
+            .count()
+            >= 2
     };
     engine.wait_for(&execution, second).await?;
     let token = waiting_token(ctx, &id).await?;
