@@ -18,7 +18,9 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use preview_statemachine::store::{IndexEntry, StateMachineRecord, Store};
-use preview_statemachine::{preview, Engine, SystemClock, TaskFailure, TaskInvoker};
+use preview_statemachine::{
+    preview, Engine, ExecutionStatus, SystemClock, TaskFailure, TaskInvoker,
+};
 use serde_json::{json, Value};
 
 /// Counts live heap bytes, so the child reports the loaded engine's heap and not only its RSS.
@@ -293,12 +295,12 @@ fn fill(root: &Path, n: usize) -> Result<usize, Box<dyn std::error::Error>> {
         let mut entry = IndexEntry {
             seq: Some(i as u64),
             arn,
-            status: "RUNNING".into(),
+            status: Some(ExecutionStatus::Running),
             start,
             stop: None,
         };
         store.put_index(&entry)?;
-        entry.status = "SUCCEEDED".into();
+        entry.status = Some(ExecutionStatus::Succeeded);
         entry.stop = Some(start + Duration::minutes(123));
         store.put_index(&entry)?;
     }

@@ -310,8 +310,8 @@ impl Registry {
     /// line: a restart does this for every execution retained.)
     fn fold(&mut self, entry: IndexEntry) {
         use std::collections::hash_map::Entry;
-        let Some(status) = ExecutionStatus::parse(&entry.status) else {
-            tracing::warn!(execution = %entry.arn, status = %entry.status, "unreadable index entry; skipped");
+        let Some(status) = entry.status else {
+            tracing::warn!(execution = %entry.arn, "unreadable index entry (status); skipped");
             return;
         };
         let arn: Arc<str> = Arc::from(entry.arn);
@@ -369,7 +369,7 @@ impl Registry {
         IndexEntry {
             seq: Some(e.seq),
             arn: arn.to_string(),
-            status: e.status.as_str().to_string(),
+            status: Some(e.status),
             start: e.start,
             stop: e.stop,
         }
@@ -964,7 +964,7 @@ impl Engine {
                 self.inner.store.put_index(&IndexEntry {
                     seq: Some(seq),
                     arn: arn.clone(),
-                    status: ExecutionStatus::Running.as_str().to_string(),
+                    status: Some(ExecutionStatus::Running),
                     start: record.start,
                     stop: None,
                 })

@@ -25,6 +25,7 @@
 //! dropped again at the next compaction (expiry is decided by time, so it is decided the same
 //! way again).
 
+use crate::engine::ExecutionStatus;
 use crate::error::Result;
 use crate::history::HistoryEvent;
 use chrono::{DateTime, Utc};
@@ -82,14 +83,36 @@ pub struct IndexEntry {
     pub seq: Option<u64>,
     /// Execution ARN.
     pub arn: String,
-    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
-    pub status: String,
+    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED (stored with the API spelling); `None`
+    /// for a spelling this version cannot read (the engine skips such an entry).
+    #[serde(with = "status")]
+    pub status: Option<ExecutionStatus>,
     /// Start time.
     #[serde(with = "millis")]
     pub start: DateTime<Utc>,
     /// Stop time, once closed.
     #[serde(default, with = "millis_opt", skip_serializing_if = "Option::is_none")]
     pub stop: Option<DateTime<Utc>>,
+}
+
+/// The API spelling (`RUNNING`, ...); an unknown one reads as `None` rather than as a torn line.
+mod status {
+    use crate::engine::ExecutionStatus;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<ExecutionStatus>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(st) => s.serialize_str(st.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<ExecutionStatus>, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(ExecutionStatus::parse(&s))
+    }
 }
 
 /// Epoch milliseconds on write; milliseconds or RFC 3339 (earlier versions) on read.
@@ -539,13 +562,13 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn entry(arn: &str, status: &str) -> IndexEntry {
+    fn entry(arn: &str, status: ExecutionStatus) -> IndexEntry {
         IndexEntry {
             seq: None,
             arn: arn.into(),
-            status: status.into(),
+            status: Some(status),
             start: t("2024-05-01T12:00:00Z"),
-            stop: (status != "RUNNING").then(|| t("2024-05-01T13:00:00Z")),
+            stop: (status != ExecutionStatus::Running).then(|| t("2024-05-01T13:00:00Z")),
         }
     }
 
@@ -562,10 +585,12 @@ mod tests {
         )
         .expect("write");
         let store = Store::open(&root).expect("open");
-        let mut b = entry("b", "RUNNING");
+        let mut b = entry("b", ExecutionStatus::Running);
         b.seq = Some(7);
         store.put_index(&b).expect("append");
-        store.put_index(&entry("a", "SUCCEEDED")).expect("append");
+        store
+            .put_index(&entry("a", ExecutionStatus::Succeeded))
+            .expect("append");
         let mut f = OpenOptions::new()
             .append(true)
             .open(root.join(INDEX))
@@ -578,14 +603,17 @@ mod tests {
             text.ends_with("SUCCEEDED\",\"start\":1714564800000,\"stop\":1714568400000}\n"),
             "{text}"
         );
-        let got: Vec<(Option<u64>, &str, &str)> = index
+        let got: Vec<(Option<u64>, &str, Option<ExecutionStatus>)> = index
             .entries
             .iter()
-            .map(|e| (e.seq, e.arn.as_str(), e.status.as_str()))
+            .map(|e| (e.seq, e.arn.as_str(), e.status))
             .collect();
         assert_eq!(
             got,
-            vec![(Some(0), "a", "SUCCEEDED"), (Some(7), "b", "RUNNING")]
+            vec![
+                (Some(0), "a", Some(ExecutionStatus::Succeeded)),
+                (Some(7), "b", Some(ExecutionStatus::Running))
+            ]
         );
 
         let n = store
@@ -596,6 +624,27 @@ mod tests {
         assert_eq!(again.lines, 2);
         assert_eq!(again.entries, index.entries);
         assert!(!root.join(INDEX_TMP).exists());
+        fs::remove_dir_all(root).expect("clean");
+    }
+
+    #[test]
+    fn an_unknown_status_reads_as_none_and_does_not_tear_the_index() {
+        let root = dir();
+        fs::write(
+            root.join(INDEX),
+            concat!(
+                r#"{"arn":"a","status":"PENDING_REDRIVE","start":1714564800000}"#,
+                "\n",
+                r#"{"arn":"b","status":"TIMED_OUT","start":1714564800000}"#,
+                "\n"
+            ),
+        )
+        .expect("write");
+        let store = Store::open(&root).expect("open");
+        let index = store.index().expect("index");
+        assert_eq!(index.lines, 2);
+        let got: Vec<Option<ExecutionStatus>> = index.entries.iter().map(|e| e.status).collect();
+        assert_eq!(got, vec![None, Some(ExecutionStatus::TimedOut)]);
         fs::remove_dir_all(root).expect("clean");
     }
 
