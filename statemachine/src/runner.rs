@@ -22,6 +22,23 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, watch};
 
+/// A state just entered: what every kind's entry needs.
+struct Entered<'a> {
+    state: &'a State,
+    name: &'a str,
+    input: Value,
+    ctx: Value,
+    entered: DateTime<Utc>,
+    entered_id: u64,
+}
+
+impl Entered<'_> {
+    /// `States.Runtime` for this state.
+    fn runtime(&self, why: String) -> StateError {
+        StateError::runtime(self.name, self.entered_id, &why)
+    }
+}
+
 /// The timers a running task waits on besides its work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TaskTimer {
@@ -459,190 +476,215 @@ impl Runner {
         let entered_id = self.next_id();
         let entered = self.now();
         self.push(history::state_entered(state.state_type(), name, &input));
-        let ctx = self.context(name, entered, 0);
-        let runtime = |why: String| StateError::runtime(name, entered_id, &why);
+        let e = Entered {
+            state,
+            name,
+            ctx: self.context(name, entered, 0),
+            input,
+            entered,
+            entered_id,
+        };
         match &state.kind {
-            Kind::Pass { result } => {
-                let out = (|| {
-                    let eff = apply_io(&state.input_path, &input, &ctx)?;
-                    let eff = match &state.parameters {
-                        Some(t) => t.eval(&eff, &ctx)?,
-                        None => eff,
-                    };
-                    let res = result.clone().unwrap_or(eff);
-                    let merged = apply_result_path(&state.result_path, &input, res, "ResultPath")?;
-                    apply_io(&state.output_path, &merged, &ctx)
-                })();
-                match out {
-                    Ok(out) => {
-                        self.push_exited(StateType::Pass, name, &out);
-                        self.transition(state, out);
-                    }
-                    Err(why) => self.fail_execution(runtime(why)),
+            Kind::Pass { result } => self.enter_pass(&e, result),
+            Kind::Choice { choices, default } => self.enter_choice(&e, choices, default),
+            Kind::Wait(w) => self.enter_wait(&e, w),
+            Kind::Succeed => self.enter_succeed(&e),
+            Kind::Fail { error, cause } => self.enter_fail(&e, error, cause),
+            Kind::Task(spec) => self.enter_task(e, spec),
+        }
+    }
+
+    fn enter_pass(&mut self, e: &Entered<'_>, result: &Option<Value>) {
+        let out = (|| {
+            let eff = apply_io(&e.state.input_path, &e.input, &e.ctx)?;
+            let eff = match &e.state.parameters {
+                Some(t) => t.eval(&eff, &e.ctx)?,
+                None => eff,
+            };
+            let res = result.clone().unwrap_or(eff);
+            let merged = apply_result_path(&e.state.result_path, &e.input, res, "ResultPath")?;
+            apply_io(&e.state.output_path, &merged, &e.ctx)
+        })();
+        match out {
+            Ok(out) => {
+                self.push_exited(StateType::Pass, e.name, &out);
+                self.transition(e.state, out);
+            }
+            Err(why) => self.fail_execution(e.runtime(why)),
+        }
+    }
+
+    fn enter_choice(
+        &mut self,
+        e: &Entered<'_>,
+        choices: &[(choice::Rule, String)],
+        default: &Option<String>,
+    ) {
+        let picked = (|| {
+            let eff = apply_io(&e.state.input_path, &e.input, &e.ctx)?;
+            let mut next = None;
+            for (rule, target) in choices {
+                if choice::eval(rule, &eff, &e.ctx)? {
+                    next = Some(target.clone());
+                    break;
                 }
             }
-            Kind::Choice { choices, default } => {
-                let picked = (|| {
-                    let eff = apply_io(&state.input_path, &input, &ctx)?;
-                    let mut next = None;
-                    for (rule, target) in choices {
-                        if choice::eval(rule, &eff, &ctx)? {
-                            next = Some(target.clone());
-                            break;
-                        }
-                    }
-                    let out = apply_io(&state.output_path, &eff, &ctx)?;
-                    Ok::<_, String>((next.or_else(|| default.clone()), out))
-                })();
-                match picked {
-                    Ok((Some(next), out)) => {
-                        self.push_exited(StateType::Choice, name, &out);
-                        self.rt.pos = Pos::Enter {
-                            state: next,
-                            input: out,
-                        };
-                        self.commit();
-                    }
-                    Ok((None, _)) => self.fail_execution(StateError::new(
-                        "States.NoChoiceMatched",
-                        format!(
-                            "An error occurred while executing the state '{name}' (entered at the event id #{entered_id}). No Choice rule matched and there is no Default."
-                        ),
-                    )),
-                    Err(why) => self.fail_execution(runtime(why)),
-                }
-            }
-            Kind::Wait(w) => {
-                let planned = (|| {
-                    let eff = apply_io(&state.input_path, &input, &ctx)?;
-                    let until = match w {
-                        WaitFor::Seconds(s) => entered + chrono::Duration::seconds(*s as i64),
-                        WaitFor::Timestamp(t) => t.with_timezone(&Utc),
-                        WaitFor::SecondsPath(p) => {
-                            let v = p.eval_invalid_path(&eff, &ctx)?;
-                            let s = v.as_u64().filter(|s| *s <= 99_999_999).ok_or_else(|| {
-                                format!("The SecondsPath parameter does not reference a valid non-negative integer: {v}")
-                            })?;
-                            entered + chrono::Duration::seconds(s as i64)
-                        }
-                        WaitFor::TimestampPath(p) => {
-                            let v = p.eval_invalid_path(&eff, &ctx)?;
-                            v.as_str()
-                                .and_then(choice::parse_timestamp)
-                                .map(|t| t.with_timezone(&Utc))
-                                .ok_or_else(|| {
-                                    format!("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {v}")
-                                })?
-                        }
-                    };
-                    let out = apply_io(&state.output_path, &eff, &ctx)?;
-                    Ok::<_, String>((until, out))
-                })();
-                match planned {
-                    Ok((until, output)) => {
-                        self.rt.pos = Pos::Wait {
-                            state: name.to_string(),
-                            output,
-                            until,
-                        };
-                        self.commit();
-                    }
-                    Err(why) => self.fail_execution(runtime(why)),
-                }
-            }
-            Kind::Succeed => {
-                let out = apply_io(&state.input_path, &input, &ctx)
-                    .and_then(|eff| apply_io(&state.output_path, &eff, &ctx));
-                match out {
-                    Ok(out) => {
-                        self.push_exited(StateType::Succeed, name, &out);
-                        self.succeed(out);
-                    }
-                    Err(why) => self.fail_execution(runtime(why)),
-                }
-            }
-            Kind::Fail { error, cause } => {
-                let field = |f: &FailField, label: &str| -> Result<Option<String>, String> {
-                    match f {
-                        FailField::None => Ok(None),
-                        FailField::Literal(s) => Ok(Some(s.clone())),
-                        FailField::Path(p) => match p.eval(&input, &ctx) {
-                            Ok(Value::String(s)) => Ok(Some(s)),
-                            _ => Err(format!(
-                                "The JSONPath '{}' specified for the field '{label}' could not be found in the input '{}'",
-                                p.as_str(),
-                                input
-                            )),
-                        },
-                    }
+            let out = apply_io(&e.state.output_path, &eff, &e.ctx)?;
+            Ok::<_, String>((next.or_else(|| default.clone()), out))
+        })();
+        match picked {
+            Ok((Some(next), out)) => {
+                self.push_exited(StateType::Choice, e.name, &out);
+                self.rt.pos = Pos::Enter {
+                    state: next,
+                    input: out,
                 };
-                match field(error, "ErrorPath").and_then(|e| Ok((e, field(cause, "CausePath")?))) {
-                    Ok((e, c)) => {
-                        let err = StateError {
-                            error: e.unwrap_or_default(),
-                            cause: c,
-                            heartbeat: false,
-                        };
-                        // ExecutionFailed carries only what the Fail state defines.
-                        let mut details = serde_json::Map::new();
-                        if !err.error.is_empty() {
-                            details.insert("error".into(), json!(err.error));
-                        }
-                        if let Some(c) = &err.cause {
-                            details.insert("cause".into(), json!(c));
-                        }
-                        self.push(NewEvent {
-                            event_type: EventType::ExecutionFailed,
-                            details: Value::Object(details),
-                        });
-                        self.rt.pos = Pos::Done;
-                        self.commit();
-                    }
-                    Err(why) => self.fail_execution(runtime(why)),
-                }
+                self.commit();
             }
-            Kind::Task(spec) => {
-                let prepared = (|| {
-                    let eff = apply_io(&state.input_path, &input, &ctx)?;
-                    let secs = |s: &Option<Seconds>| -> Result<Option<u64>, String> {
-                        match s {
-                            None => Ok(None),
-                            Some(Seconds::Fixed(n)) => Ok(Some(*n)),
-                            Some(Seconds::Path(p)) => {
-                                let v = p.eval_invalid_path(&eff, &ctx)?;
-                                v.as_u64().filter(|n| *n > 0).map(Some).ok_or_else(|| {
-                                    format!(
-                                        "The value at '{}' must be a positive integer, got {v}",
-                                        p.as_str()
-                                    )
-                                })
-                            }
-                        }
-                    };
-                    let timeout = secs(&spec.timeout)?;
-                    let heartbeat = secs(&spec.heartbeat)?;
-                    Ok::<_, String>((eff, timeout, heartbeat))
-                })();
-                match prepared {
-                    Ok((effective, timeout, heartbeat)) => {
-                        self.rt.pos = Pos::Task(Box::new(TaskPos {
-                            state: name.to_string(),
-                            entered_id,
-                            entered,
-                            raw_input: input,
-                            effective,
-                            timeout,
-                            heartbeat,
-                            retries: vec![0; spec.retry.len()],
-                            retry_count: 0,
-                            phase: Phase::Schedule,
-                        }));
-                        // No commit: the Schedule step commits TaskStateEntered with its own
-                        // events; a crash in between re-enters the state.
-                    }
-                    Err(why) => self.fail_execution(runtime(why)),
+            Ok((None, _)) => self.fail_execution(StateError::new(
+                "States.NoChoiceMatched",
+                format!(
+                    "An error occurred while executing the state '{}' (entered at the event id #{}). No Choice rule matched and there is no Default.",
+                    e.name, e.entered_id
+                ),
+            )),
+            Err(why) => self.fail_execution(e.runtime(why)),
+        }
+    }
+
+    fn enter_wait(&mut self, e: &Entered<'_>, w: &WaitFor) {
+        let (ctx, entered) = (&e.ctx, e.entered);
+        let planned = (|| {
+            let eff = apply_io(&e.state.input_path, &e.input, ctx)?;
+            let until = match w {
+                WaitFor::Seconds(s) => entered + chrono::Duration::seconds(*s as i64),
+                WaitFor::Timestamp(t) => t.with_timezone(&Utc),
+                WaitFor::SecondsPath(p) => {
+                    let v = p.eval_invalid_path(&eff, ctx)?;
+                    let s = v.as_u64().filter(|s| *s <= 99_999_999).ok_or_else(|| {
+                        format!("The SecondsPath parameter does not reference a valid non-negative integer: {v}")
+                    })?;
+                    entered + chrono::Duration::seconds(s as i64)
                 }
+                WaitFor::TimestampPath(p) => {
+                    let v = p.eval_invalid_path(&eff, ctx)?;
+                    v.as_str()
+                        .and_then(choice::parse_timestamp)
+                        .map(|t| t.with_timezone(&Utc))
+                        .ok_or_else(|| {
+                            format!("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {v}")
+                        })?
+                }
+            };
+            let out = apply_io(&e.state.output_path, &eff, ctx)?;
+            Ok::<_, String>((until, out))
+        })();
+        match planned {
+            Ok((until, output)) => {
+                self.rt.pos = Pos::Wait {
+                    state: e.name.to_string(),
+                    output,
+                    until,
+                };
+                self.commit();
             }
+            Err(why) => self.fail_execution(e.runtime(why)),
+        }
+    }
+
+    fn enter_succeed(&mut self, e: &Entered<'_>) {
+        let out = apply_io(&e.state.input_path, &e.input, &e.ctx)
+            .and_then(|eff| apply_io(&e.state.output_path, &eff, &e.ctx));
+        match out {
+            Ok(out) => {
+                self.push_exited(StateType::Succeed, e.name, &out);
+                self.succeed(out);
+            }
+            Err(why) => self.fail_execution(e.runtime(why)),
+        }
+    }
+
+    fn enter_fail(&mut self, e: &Entered<'_>, error: &FailField, cause: &FailField) {
+        let field = |f: &FailField, label: &str| -> Result<Option<String>, String> {
+            match f {
+                FailField::None => Ok(None),
+                FailField::Literal(s) => Ok(Some(s.clone())),
+                FailField::Path(p) => match p.eval(&e.input, &e.ctx) {
+                    Ok(Value::String(s)) => Ok(Some(s)),
+                    _ => Err(format!(
+                        "The JSONPath '{}' specified for the field '{label}' could not be found in the input '{}'",
+                        p.as_str(),
+                        e.input
+                    )),
+                },
+            }
+        };
+        match field(error, "ErrorPath").and_then(|er| Ok((er, field(cause, "CausePath")?))) {
+            Ok((er, c)) => {
+                let err = StateError {
+                    error: er.unwrap_or_default(),
+                    cause: c,
+                    heartbeat: false,
+                };
+                // ExecutionFailed carries only what the Fail state defines.
+                let mut details = serde_json::Map::new();
+                if !err.error.is_empty() {
+                    details.insert("error".into(), json!(err.error));
+                }
+                if let Some(c) = &err.cause {
+                    details.insert("cause".into(), json!(c));
+                }
+                self.push(NewEvent {
+                    event_type: EventType::ExecutionFailed,
+                    details: Value::Object(details),
+                });
+                self.rt.pos = Pos::Done;
+                self.commit();
+            }
+            Err(why) => self.fail_execution(e.runtime(why)),
+        }
+    }
+
+    fn enter_task(&mut self, e: Entered<'_>, spec: &TaskSpec) {
+        let prepared = (|| {
+            let eff = apply_io(&e.state.input_path, &e.input, &e.ctx)?;
+            let secs = |s: &Option<Seconds>| -> Result<Option<u64>, String> {
+                match s {
+                    None => Ok(None),
+                    Some(Seconds::Fixed(n)) => Ok(Some(*n)),
+                    Some(Seconds::Path(p)) => {
+                        let v = p.eval_invalid_path(&eff, &e.ctx)?;
+                        v.as_u64().filter(|n| *n > 0).map(Some).ok_or_else(|| {
+                            format!(
+                                "The value at '{}' must be a positive integer, got {v}",
+                                p.as_str()
+                            )
+                        })
+                    }
+                }
+            };
+            let timeout = secs(&spec.timeout)?;
+            let heartbeat = secs(&spec.heartbeat)?;
+            Ok::<_, String>((eff, timeout, heartbeat))
+        })();
+        match prepared {
+            Ok((effective, timeout, heartbeat)) => {
+                self.rt.pos = Pos::Task(Box::new(TaskPos {
+                    state: e.name.to_string(),
+                    entered_id: e.entered_id,
+                    entered: e.entered,
+                    raw_input: e.input,
+                    effective,
+                    timeout,
+                    heartbeat,
+                    retries: vec![0; spec.retry.len()],
+                    retry_count: 0,
+                    phase: Phase::Schedule,
+                }));
+                // No commit: the Schedule step commits TaskStateEntered with its own
+                // events; a crash in between re-enters the state.
+            }
+            Err(why) => self.fail_execution(e.runtime(why)),
         }
     }
 
