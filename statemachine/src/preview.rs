@@ -156,4 +156,18 @@ mod tests {
             assert_eq!(registry::step_name(&format!("x-{step}")), Some(step));
         }
     }
+
+    #[test]
+    fn the_state_names_the_history_readers_use_are_the_definition_s_states() {
+        let definition: Value = serde_json::from_str(DEFINITION).expect("the ASL is JSON");
+        let states: std::collections::BTreeSet<&str> = definition["States"]
+            .as_object()
+            .expect("States")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let named: std::collections::BTreeSet<&str> =
+            preview_tasks::domain::states::ALL.into_iter().collect();
+        assert_eq!(states, named, "every state named once, and no other");
+    }
 }
