@@ -18,10 +18,24 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use preview_statemachine::store::{IndexEntry, StateMachineRecord, Store};
-use preview_statemachine::{
-    preview, Engine, ExecutionStatus, SystemClock, TaskFailure, TaskInvoker,
-};
+use preview_statemachine::{Engine, ExecutionStatus, SystemClock, TaskFailure, TaskInvoker};
 use serde_json::{json, Value};
+
+/// The project's workflow: a realistic definition for the stored histories to belong to.
+const DEFINITION: &str = include_str!("../preview.asl.json");
+
+/// Every placeholder of [`DEFINITION`] named as a Lambda ARN (no task runs here).
+fn substitutions() -> std::collections::HashMap<String, String> {
+    preview_statemachine::asl::placeholders(DEFINITION)
+        .into_iter()
+        .map(|p| {
+            (
+                p.to_string(),
+                format!("arn:aws:lambda:us-east-1:000000000000:function:bench-{p}"),
+            )
+        })
+        .collect()
+}
 
 /// Counts live heap bytes, so the child reports the loaded engine's heap and not only its RSS.
 struct Counting;
@@ -275,9 +289,9 @@ fn fill(root: &Path, n: usize) -> Result<usize, Box<dyn std::error::Error>> {
     let store = Store::open(root)?;
     let now = Utc::now();
     store.put_state_machine(&StateMachineRecord {
-        name: preview::STATE_MACHINE_NAME.into(),
+        name: "dspace-preview".into(),
         arn: SM_ARN.into(),
-        definition: preview::DEFINITION.into(),
+        definition: DEFINITION.into(),
         role_arn: preview_statemachine::engine::DEFAULT_ROLE_ARN.into(),
         created: now - Duration::days(61),
     })?;
@@ -332,7 +346,7 @@ fn measure(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
         dir,
         Arc::new(SystemClock),
         Arc::new(NoTasks),
-        preview::substitutions("bench"),
+        substitutions(),
     ))?;
     let open_s = t0.elapsed().as_secs_f64();
     let (rss1, heap1) = (rss_kb(), LIVE.load(Ordering::Relaxed));

@@ -16,7 +16,6 @@ pub mod history;
 pub mod intrinsics;
 pub mod invoker;
 pub mod paths;
-pub mod preview;
 pub(crate) mod request;
 pub mod retry;
 mod runner;

@@ -12,7 +12,6 @@ pub mod error;
 pub mod instances;
 pub mod lambda;
 pub mod lifecycle;
-pub mod local;
 pub mod logs;
 pub mod parameters;
 pub mod registry;

@@ -4,9 +4,9 @@
 
 mod common;
 
+use preview_local::cache_push::push_manifest;
 use preview_tasks::domain::build_cache::{CacheKey, CacheStatus, Side};
 use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO, UI_REPO};
-use preview_tasks::local::cache_push::push_manifest;
 use preview_tasks::steps::launch::{launch, LaunchInput};
 use preview_tasks::steps::types::LaunchedInstance;
 use preview_tasks::Ctx;

@@ -419,7 +419,7 @@ async fn the_log_tail_reads_only_this_preview() {
 
 #[tokio::test]
 async fn the_local_stand_in_writes_what_the_boot_script_would_once() {
-    use preview_tasks::local::stand_in::boot_new_instances;
+    use preview_local::stand_in::boot_new_instances;
     let ctx = ctx(3).await;
     let id = preview_id(7);
     launched(&ctx, 7).await;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use preview_e2e::runtime_api::{invoke_cold, lambda_command};
-use preview_tasks::local::{local_ctx, Moto};
+use preview_local::{local_ctx, Moto};
 use preview_tasks::Config;
 
 const RUNS: usize = 7;
@@ -39,7 +39,7 @@ async fn main() {
         std::process::exit(1);
     }
     let endpoint = Moto::shared_endpoint().expect("moto");
-    let python = preview_tasks::local::moto::venv_dir().join("bin/python");
+    let python = preview_local::moto::venv_dir().join("bin/python");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/python_check_capacity.py");
     let env = [
         ("AWS_ENDPOINT_URL", endpoint.as_str()),

@@ -10,13 +10,13 @@ use std::sync::Arc;
 
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use chrono::{Duration, Utc};
-use preview_statemachine::preview::{self, StepsInvoker};
+use preview_local::preview::{self, StepsInvoker};
+use preview_local::reporting_instance::{self, HealthAnswer};
+use preview_local::{local_ctx, Moto};
 use preview_statemachine::{Engine, ExecutionDescription, HistoryEvent, ManualClock};
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO};
 use preview_tasks::instances::{self, ALIVE_STATES};
-use preview_tasks::local::reporting_instance::{self, HealthAnswer};
-use preview_tasks::local::{local_ctx, Moto};
 use preview_tasks::{Config, Ctx};
 
 use crate::fault_proxy::FaultProxy;
@@ -298,7 +298,7 @@ pub fn backend_pr(number: u64) -> PreviewRequest {
 
 /// The same stack through another endpoint, with the SDK's own retries off.
 async fn through(ctx: &Ctx, endpoint: &str) -> Ctx {
-    let sdk = preview_tasks::local::sdk_config(endpoint)
+    let sdk = preview_local::sdk_config(endpoint)
         .await
         .into_builder()
         .retry_config(aws_config::retry::RetryConfig::disabled())

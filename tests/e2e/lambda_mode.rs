@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use preview_e2e::runtime_api::{invoke_cold, lambda_command};
-use preview_tasks::local::{local_ctx, Moto};
+use preview_local::{local_ctx, Moto};
 use preview_tasks::Config;
 
 /// A binary built by this workspace (`cargo test --workspace` builds every bin).

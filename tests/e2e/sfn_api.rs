@@ -3,7 +3,7 @@
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use chrono::{Duration, Utc};
 use preview_e2e::{backend_pr, Harness};
-use preview_statemachine::preview::sfn_client;
+use preview_local::preview::sfn_client;
 
 #[tokio::test]
 async fn start_list_history_callback_and_stop_through_the_sdk() {

@@ -6,8 +6,7 @@
 //! links), [`audit`] (the audit log from the execution history, pure), [`workflow`] (the AWS
 //! calls), [`sign`] (HMAC), [`state`] (what is built once per process), [`github`] (the GitHub
 //! API client), [`picker`] (PR lists and pairing, pure), [`choices`] (the form's PRs and the PR
-//! checks at launch), [`limits`] (the per-person and global launch limits), [`github_replay`]
-//! (recorded GitHub responses served locally), [`secrets`] (the link key and access code, from
+//! checks at launch), [`limits`] (the per-person and global launch limits), [`secrets`] (the link key and access code, from
 //! Secrets Manager in AWS), [`revocations`] (signed-out sessions), [`throttle`] (sign-in
 //! attempts).
 
@@ -17,7 +16,6 @@ pub mod cached_builds;
 pub mod choices;
 pub mod error;
 pub mod github;
-pub mod github_replay;
 pub mod limits;
 pub mod links;
 pub mod pages;

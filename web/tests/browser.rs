@@ -341,7 +341,7 @@ fn page_source(c: &Client) -> String {
 /// Run Command runs nothing, so this SSM answers as `preview-health` on a booting instance would
 /// (pending in `building-backend` until `done`, then ready with the whole timeline).
 fn reporting_instance(ctx: &preview_tasks::Ctx, done: Arc<AtomicBool>) -> preview_tasks::Ctx {
-    use preview_tasks::local::reporting_instance::{self, HealthAnswer};
+    use preview_local::reporting_instance::{self, HealthAnswer};
 
     let started = chrono::Utc::now() - chrono::Duration::minutes(9);
     let phases = [

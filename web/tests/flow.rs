@@ -675,7 +675,7 @@ async fn a_cached_build_shows_on_the_form_and_the_launch_reuses_it() {
     let base = "b".repeat(40);
     let tag = format!("backend-{head}-{base}");
     let repository = w.state.config.names().build_cache_repository();
-    preview_tasks::local::cache_push::push_manifest(&w.state.clients.ecr, &repository, &tag)
+    preview_local::cache_push::push_manifest(&w.state.clients.ecr, &repository, &tag)
         .await
         .unwrap();
     let (session, csrf) = w.sign_in("alice").await;
@@ -1122,9 +1122,8 @@ async fn sign_out_revokes_the_session_and_a_new_code_revokes_all() {
 #[tokio::test]
 async fn keys_come_from_secrets_manager_and_a_rotated_code_applies_soon() {
     let mut w = world().await;
-    let endpoint = preview_tasks::local::Moto::shared_endpoint().unwrap();
-    let sm =
-        aws_sdk_secretsmanager::Client::new(&preview_tasks::local::sdk_config(&endpoint).await);
+    let endpoint = preview_local::Moto::shared_endpoint().unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&preview_local::sdk_config(&endpoint).await);
     let stack = &w.state.config.stack;
     let mut arns = Vec::new();
     for (name, value) in [
@@ -1209,7 +1208,7 @@ async fn unreachable_aws_gets_a_friendly_503_with_a_reference_in_page_and_log() 
     let (session, _) = w.sign_in("alice").await;
     // Nothing listens on port 1.
     let closed =
-        preview_tasks::Clients::new(&preview_tasks::local::sdk_config("http://127.0.0.1:1").await);
+        preview_tasks::Clients::new(&preview_local::sdk_config("http://127.0.0.1:1").await);
     let mut settings = w.settings();
     settings.clients = closed;
     w.app = preview_web::router(preview_web::AppState::new(settings));

@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::{Duration as Days, Utc};
+use preview_local::github_replay::{self, Hit, ReplayLog};
 use preview_web::github::{GitHub, Pull};
-use preview_web::github_replay::{self, Hit, ReplayLog};
 use preview_web::picker;
 use serde_json::Value;
 

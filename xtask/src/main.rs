@@ -2,6 +2,7 @@
 //!
 //! Each installs what it needs first (virtualenv with moto, Debian and npm packages), idempotently.
 
+mod crate_lines;
 mod setup;
 mod shell;
 mod suite;
@@ -15,7 +16,7 @@ const USAGE: &str = "usage: cargo xtask <command>
   test     run every test (installs what is missing first)
   setup    only install what the other commands need
   bench    run the benchmarks and print their figures
-  deps     fail on dependencies no member's code names (part of test)";
+  deps     fail on dependencies no member's code names, or that cross the crate lines (part of test)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,7 +25,7 @@ fn main() -> ExitCode {
         Some("test") => suite::test(&args[1..]),
         Some("setup") => setup::all(),
         Some("bench") => suite::bench(&args[1..]),
-        Some("deps") => unused_deps::check(),
+        Some("deps") => unused_deps::check().and_then(|()| crate_lines::check()),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

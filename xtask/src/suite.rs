@@ -52,6 +52,7 @@ impl Drop for Moto {
 pub fn test(args: &[String]) -> Result<(), String> {
     setup::all()?;
     crate::unused_deps::check()?;
+    crate::crate_lines::check()?;
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
@@ -114,7 +115,7 @@ pub fn run_local(args: &[String]) -> Result<(), String> {
             "build",
             "--quiet",
             "-p",
-            "preview-statemachine",
+            "preview-local",
             "-p",
             "preview-web",
             "--bins",

@@ -229,6 +229,22 @@ pub struct StateMachine {
     pub timeout_seconds: Option<u64>,
 }
 
+/// The `${Name}` placeholders a definition uses, in order of first use (what its substitutions
+/// must name).
+pub fn placeholders(definition: &str) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut rest = definition;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        if !names.contains(&&after[..end]) {
+            names.push(&after[..end]);
+        }
+        rest = &after[end + 1..];
+    }
+    names
+}
+
 /// Replaces `${Name}` placeholders (like CDK's definitionSubstitutions) and refuses leftovers.
 pub fn substitute(definition: &str, subs: &HashMap<String, String>) -> Result<String, String> {
     let mut out = String::with_capacity(definition.len());

@@ -5,10 +5,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_ec2::types::Instance;
+use preview_local::{local_ctx, Moto};
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{PreviewRequest, SourceInput, ValidRequest, BACKEND_REPO};
 use preview_tasks::instances::{self, ALIVE_STATES};
-use preview_tasks::local::{local_ctx, Moto};
 use preview_tasks::{Config, Ctx};
 
 /// A context on a fresh stack (so tests sharing one moto never see each other's previews).

@@ -14,12 +14,12 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use axum::Router;
 use chrono::Utc;
-use preview_statemachine::preview::{self, StepsInvoker};
+use preview_local::github_replay::ReplayLog;
+use preview_local::preview::{self, StepsInvoker};
+use preview_local::{local_ctx, Moto};
 use preview_statemachine::{Engine, ManualClock};
-use preview_tasks::local::{local_ctx, Moto};
 use preview_tasks::{Clients, Config, Ctx};
 use preview_web::github::GitHub;
-use preview_web::github_replay::ReplayLog;
 use preview_web::secrets::KeySource;
 use preview_web::state::Settings;
 use preview_web::{router, AppState};
@@ -154,7 +154,7 @@ pub async fn world_full(
     let github = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let github_api = format!("http://{}", github.local_addr().unwrap());
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/github");
-    let (replay, github_log) = preview_web::github_replay::app(&fixtures).unwrap();
+    let (replay, github_log) = preview_local::github_replay::app(&fixtures).unwrap();
     tokio::spawn(async move { axum::serve(github, replay).await });
     let calls = Calls::default();
     let state = AppState::new(settings(

@@ -5,9 +5,11 @@ use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 use aws_sdk_ssm::types::ParameterType;
 
-use crate::aws::{Clients, Ctx};
-use crate::config::Config;
-use crate::error::{Result, StepError};
+use preview_tasks::Config;
+use preview_tasks::StepError;
+use preview_tasks::{Clients, Ctx};
+
+use crate::error::{LocalError, Result};
 
 /// The region the local service uses.
 pub const LOCAL_REGION: &str = "us-east-1";
@@ -78,7 +80,7 @@ pub async fn seed(sdk: &SdkConfig, mut config: Config) -> Result<Config> {
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_already_exists_exception()) => {}
-        Err(e) => return Err(StepError::from_sdk("logs:CreateLogGroup", e)),
+        Err(e) => return Err(StepError::from_sdk("logs:CreateLogGroup", e).into()),
     }
     if config.build_cache_repository.is_none() {
         let ecr = aws_sdk_ecr::Client::new(sdk);
@@ -106,11 +108,11 @@ async fn build_cache_repository(ecr: &aws_sdk_ecr::Client, name: &str) -> Result
                 .first()
                 .cloned()
         }
-        Err(e) => return Err(StepError::from_sdk("ecr:CreateRepository", e)),
+        Err(e) => return Err(StepError::from_sdk("ecr:CreateRepository", e).into()),
     };
     repository
         .and_then(|r| r.repository_uri().map(str::to_string))
-        .ok_or_else(|| StepError::Aws(format!("ecr repository {name} has no URI")))
+        .ok_or_else(|| StepError::Aws(format!("ecr repository {name} has no URI")).into())
 }
 
 async fn instance_profile(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {
@@ -124,7 +126,7 @@ async fn instance_profile(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {
         .await
     {
         if !exists(e.as_service_error().and_then(|s| s.meta().code())) {
-            return Err(StepError::from_sdk("iam:CreateRole", e));
+            return Err(StepError::from_sdk("iam:CreateRole", e).into());
         }
     }
     match iam
@@ -140,9 +142,9 @@ async fn instance_profile(iam: &aws_sdk_iam::Client, name: &str) -> Result<()> {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| StepError::from_sdk("iam:AddRoleToInstanceProfile", e)),
+            .map_err(|e| StepError::from_sdk("iam:AddRoleToInstanceProfile", e).into()),
         Err(e) if exists(e.as_service_error().and_then(|s| s.meta().code())) => Ok(()),
-        Err(e) => Err(StepError::from_sdk("iam:CreateInstanceProfile", e)),
+        Err(e) => Err(StepError::from_sdk("iam:CreateInstanceProfile", e).into()),
     }
 }
 
@@ -157,7 +159,7 @@ async fn default_vpc(ec2: &aws_sdk_ec2::Client) -> Result<String> {
         .first()
         .and_then(|v| v.vpc_id())
         .map(str::to_string)
-        .ok_or_else(|| StepError::Config("the emulator has no default VPC".into()))
+        .ok_or_else(|| LocalError::Setup("the emulator has no default VPC".into()))
 }
 
 async fn first_subnet(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<String> {
@@ -175,7 +177,7 @@ async fn first_subnet(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<String>
     ids.sort();
     ids.into_iter()
         .next()
-        .ok_or_else(|| StepError::Config(format!("VPC {vpc_id} has no subnet")))
+        .ok_or_else(|| LocalError::Setup(format!("VPC {vpc_id} has no subnet")))
 }
 
 /// The preview security group: HTTP on port 80 only (no SSH, no database, Solr or JDWP ports).
@@ -236,5 +238,5 @@ async fn any_image(ec2: &aws_sdk_ec2::Client) -> Result<String> {
     ids.sort();
     ids.into_iter()
         .next()
-        .ok_or_else(|| StepError::Config("the emulator has no images".into()))
+        .ok_or_else(|| LocalError::Setup("the emulator has no images".into()))
 }

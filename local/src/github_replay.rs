@@ -473,7 +473,7 @@ mod tests {
 
     #[test]
     fn the_recordings_load() {
-        let dir = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/github");
+        let dir = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../web/fixtures/github");
         let repos = load(&dir).unwrap();
         assert!(repos["dspace/dspace"].len() >= 25);
         assert!(repos["dspace/dspace-angular"].len() >= 25);

@@ -11,10 +11,12 @@ use preview_tasks::registry;
 use preview_tasks::Ctx;
 use serde_json::Value;
 
-use crate::{Clock, Engine, EngineOptions, Error, TaskFailure, TaskInvoker, ACCOUNT, REGION};
+use preview_statemachine::{
+    Clock, Engine, EngineOptions, Error, TaskFailure, TaskInvoker, ACCOUNT, REGION,
+};
 
 /// The workflow definition, exactly as the CDK app deploys it.
-pub const DEFINITION: &str = include_str!("../preview.asl.json");
+pub const DEFINITION: &str = include_str!("../../statemachine/preview.asl.json");
 /// The state machine's name (the CDK app prefixes the stack name in AWS).
 pub const STATE_MACHINE_NAME: &str = "dspace-preview";
 
@@ -134,7 +136,7 @@ fn route_status_changes(engine: &Engine, ctx: Arc<Ctx>) {
 
 /// An SFN client for an engine served at `endpoint` (the reaper and the web app use it).
 pub async fn sfn_client(endpoint: &str) -> aws_sdk_sfn::Client {
-    let sdk = preview_tasks::local::sdk_config(endpoint).await;
+    let sdk = crate::sdk_config(endpoint).await;
     aws_sdk_sfn::Client::new(&sdk)
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::error::{Result, StepError};
+use crate::error::{LocalError, Result};
 
 const LAUNCHER: &str = include_str!("moto_launcher.py");
 
@@ -29,7 +29,7 @@ impl Moto {
     pub fn start() -> Result<Moto> {
         let python = venv_dir().join("bin/python");
         if !python.exists() {
-            return Err(StepError::Config(format!(
+            return Err(LocalError::Setup(format!(
                 "{} not found: run `cargo xtask setup` (or `cargo xtask test`) to create the virtualenv with moto",
                 python.display()
             )));
@@ -43,7 +43,7 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| {
-                StepError::Config(format!(
+                LocalError::Setup(format!(
                     "could not start moto with {}: {e}",
                     python.display()
                 ))
@@ -51,14 +51,14 @@ impl Moto {
         let stdout = child
             .stdout
             .take()
-            .ok_or_else(|| StepError::Config("moto has no stdout".into()))?;
+            .ok_or_else(|| LocalError::Setup("moto has no stdout".into()))?;
         let mut line = String::new();
         BufReader::new(stdout)
             .read_line(&mut line)
-            .map_err(|e| StepError::Config(format!("moto did not start: {e}")))?;
+            .map_err(|e| LocalError::Setup(format!("moto did not start: {e}")))?;
         if line.trim() != "ready" {
             let _ = child.kill();
-            return Err(StepError::Config(format!(
+            return Err(LocalError::Setup(format!(
                 "moto did not start (said {line:?}); check `{} -c 'import moto.server'`",
                 python.display()
             )));
@@ -80,7 +80,7 @@ impl Moto {
             .get_or_init(|| Moto::start().map_err(|e| e.to_string()))
             .as_ref()
             .map(|m| m.endpoint.clone())
-            .map_err(|e| StepError::Config(e.clone()))
+            .map_err(|e| LocalError::Setup(e.clone()))
     }
 }
 
@@ -93,9 +93,9 @@ impl Drop for Moto {
 
 fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| StepError::Config(format!("no free port: {e}")))?;
+        .map_err(|e| LocalError::Setup(format!("no free port: {e}")))?;
     listener
         .local_addr()
         .map(|a| a.port())
-        .map_err(|e| StepError::Config(format!("no free port: {e}")))
+        .map_err(|e| LocalError::Setup(format!("no free port: {e}")))
 }

@@ -10,7 +10,7 @@ use aws_sdk_ssm::types::error::ParameterNotFound;
 use aws_sdk_ssm::types::{Command, CommandInvocationStatus};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
-use crate::Ctx;
+use preview_tasks::Ctx;
 
 /// What `preview-health` printed and how it exited (0 healthy, 75 not yet, other failed).
 #[derive(Debug, Clone)]

@@ -1,7 +1,9 @@
 //! What an instance's `docker push` leaves in the build cache, for emulated ECR: an image
 //! manifest under a tag (moto keeps manifests, not layers).
 
-use crate::error::{Result, StepError};
+use preview_tasks::StepError;
+
+use crate::error::Result;
 
 /// Records an image tagged `tag` in `repository`, as a push after a build would.
 pub async fn push_manifest(ecr: &aws_sdk_ecr::Client, repository: &str, tag: &str) -> Result<()> {
@@ -23,5 +25,5 @@ pub async fn push_manifest(ecr: &aws_sdk_ecr::Client, repository: &str, tag: &st
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| StepError::from_sdk("ecr:PutImage", e))
+        .map_err(|e| StepError::from_sdk("ecr:PutImage", e).into())
 }

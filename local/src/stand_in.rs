@@ -3,12 +3,13 @@
 //! `compose` log streams. Every line says it is simulated, so the local web page shows logs the
 //! way a real preview does. (The admin password is the launch step's, as on AWS.)
 
-use crate::domain::preview_id::PreviewId;
-use crate::domain::tags;
+use preview_tasks::domain::preview_id::PreviewId;
+use preview_tasks::domain::tags;
+use preview_tasks::instances;
+use preview_tasks::logs::append;
+use preview_tasks::Ctx;
+
 use crate::error::Result;
-use crate::instances;
-use crate::logs::append;
-use crate::Ctx;
 
 /// Marks an instance the stand-in has already "booted".
 pub const BOOTED_TAG: &str = "dspace-preview:local-stand-in";

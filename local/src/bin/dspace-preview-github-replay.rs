@@ -43,7 +43,10 @@ async fn run() -> Result<(), String> {
             if relative.is_dir() {
                 relative
             } else {
-                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/github"))
+                PathBuf::from(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../web/fixtures/github"
+                ))
             }
         });
     let addr = addr
@@ -53,7 +56,7 @@ async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, fixtures = %fixtures.display(), "replaying recorded GitHub responses");
-    preview_web::github_replay::serve(fixtures, listener)
+    preview_local::github_replay::serve(fixtures, listener)
         .await
         .map_err(|e| e.to_string())
 }

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use preview_statemachine::preview::{self, StepsInvoker};
+use preview_local::local_ctx;
+use preview_local::preview::{self, StepsInvoker};
 use preview_statemachine::{serve, Engine, EngineOptions, EventType, SystemClock};
-use preview_tasks::local::local_ctx;
 use preview_tasks::Config;
 
 struct Args {
@@ -108,7 +108,7 @@ async fn stand_in(ctx: preview_tasks::Ctx) {
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     loop {
         tick.tick().await;
-        match preview_tasks::local::stand_in::boot_new_instances(&ctx).await {
+        match preview_local::stand_in::boot_new_instances(&ctx).await {
             Ok(booted) if !booted.is_empty() => println!("stand-in booted: {booted:?}"),
             Ok(_) => {}
             Err(e) => eprintln!("stand-in: {e}"),
