@@ -19,7 +19,7 @@ impl Moto {
             .map_err(|e| format!("no free port: {e}"))?
             .port();
         let mut child = Command::new(root().join(".venv/bin/python"))
-            .arg(root().join("tasks/src/local/moto_launcher.py"))
+            .arg(root().join("local/src/moto_launcher.py"))
             .arg(port.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
