@@ -165,9 +165,8 @@ async fn a_preview_goes_through_every_step_and_leaves_nothing() {
             preview_id: id.clone(),
             instance: instance.clone(),
             expiry: ready.expiry.clone(),
-            callback: Callback {
-                action: "extend".into(),
-                minutes: Some(60),
+            callback: Callback::Extend {
+                minutes: 60,
                 by: Some("alice".into()),
             },
         },

@@ -138,16 +138,7 @@ async fn an_extend_during_four_dead_minutes_returns_to_the_wait_with_the_old_exp
             || entered.contains(&"ResumeWait".to_string()),
         "{entered:?}"
     );
-    assert!(
-        !entered.contains(&"CleanUpAfterFailure".to_string()),
-        "{entered:?}"
-    );
-    let note = history
-        .iter()
-        .filter(|e| e.event_type == "LambdaFunctionSucceeded")
-        .filter_map(|e| e.details.get("output").and_then(Value::as_str))
-        .find(|o| o.contains("keeps its expiry"))
-        .expect("ResumeWait's note in the history (the audit log)");
+    let note = resumed_without_clean_up(&history);
     assert!(note.contains("extending by 60 minutes failed"), "{note}");
     assert!(note.contains("\"by\":\"bob\""), "{note}");
     let instance = instances::find(&h.ctx.clients.ec2, &h.ctx.base.stack, &ALIVE_STATES, &[])
@@ -379,4 +370,63 @@ async fn a_stop_asked_for_between_two_waits_ends_the_next_wait_at_once() {
         (0, 0, 0),
         "instances, slots, parameters"
     );
+}
+
+/// A `tick` that kills AWS when the execution first enters `state` and brings it back
+/// `seconds` of engine time later.
+fn outage_from(arn: &str, state: &'static str, seconds: i64) -> impl FnMut(&Harness) {
+    let arn = arn.to_string();
+    let mut died: Option<DateTime<Utc>> = None;
+    move |h: &Harness| {
+        let proxy = h.proxy.as_ref().expect("a proxied harness");
+        match died {
+            None if states_entered(&h.history(&arn)).iter().any(|s| s == state) => {
+                proxy.set_dead(true);
+                died = Some(h.clock.now());
+            }
+            Some(since) if h.clock.now() - since >= Duration::seconds(seconds) => {
+                proxy.set_dead(false)
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_first_wait_that_fails_for_four_dead_minutes_returns_to_the_wait() {
+    let h = Harness::proxied(3).await;
+    let (arn, id) = h.start(110);
+    let history = h
+        .drive(
+            &arn,
+            Duration::seconds(5),
+            outage_from(&arn, "AwaitExpiry", 2 * OUTAGE),
+            waiting(1),
+        )
+        .await;
+    assert_eq!(
+        h.engine.describe_execution(&arn).unwrap().status,
+        ExecutionStatus::Running
+    );
+    let note = resumed_without_clean_up(&history);
+    assert!(note.contains("the wait was interrupted"), "{note}");
+    stop_and_check_clean(&h, &arn, &id).await;
+}
+
+/// The workflow went back to the wait without cleaning up; ResumeWait's note (the audit log's
+/// line) from the history.
+fn resumed_without_clean_up(history: &[HistoryEvent]) -> String {
+    let entered = states_entered(history);
+    assert!(entered.contains(&"ResumeWait".to_string()), "{entered:?}");
+    assert!(
+        !entered.contains(&"CleanUpAfterFailure".to_string()),
+        "{entered:?}"
+    );
+    history
+        .iter()
+        .filter(|e| e.event_type == "LambdaFunctionSucceeded")
+        .filter_map(|e| e.details.get("output").and_then(Value::as_str))
+        .find(|o| o.contains("keeps its expiry"))
+        .expect("ResumeWait's note in the history (the audit log)")
+        .to_string()
 }

@@ -4,6 +4,7 @@ pub mod boot_budget;
 pub mod build_cache;
 pub mod cost;
 pub mod names;
+pub mod phase;
 pub mod preview_id;
 pub mod request;
 pub mod slots;

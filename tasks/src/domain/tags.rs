@@ -37,20 +37,6 @@ pub const ENDED: &str = "dspace-preview:ended";
 /// The console name.
 pub const NAME: &str = "Name";
 
-/// The phases a live preview goes through, as tagged on its instance.
-pub mod phase {
-    /// The instance was just launched.
-    pub const LAUNCHING: &str = "launching";
-    /// The boot script is fetching, building or starting DSpace.
-    pub const BUILDING: &str = "building";
-    /// DSpace answered every health check.
-    pub const HEALTHY: &str = "healthy";
-    /// Waiting for the TTL, extend or stop.
-    pub const EXPIRING: &str = "expiring";
-    /// Being terminated.
-    pub const ENDED: &str = "ended";
-}
-
 /// The tag filter key for `DescribeInstances`.
 pub fn filter(tag: &str) -> String {
     format!("tag:{tag}")

@@ -4,6 +4,7 @@ use aws_sdk_ssm::types::ParameterType;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
+use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
 use crate::error::{Result, StepError};
@@ -72,7 +73,7 @@ pub async fn await_expiry(ctx: &Ctx, input: AwaitExpiryInput) -> Result<AwaitExp
         std::slice::from_ref(&input.instance.instance_id),
         &[
             (tags::EXPIRES_AT, input.expiry.expires_at.to_rfc3339()),
-            (tags::PHASE, tags::phase::EXPIRING.into()),
+            (tags::PHASE, Phase::Expiring.as_str().into()),
         ],
     )
     .await?;
@@ -94,9 +95,7 @@ pub async fn await_expiry(ctx: &Ctx, input: AwaitExpiryInput) -> Result<AwaitExp
 
 /// Completes this wait with the same stop callback the web app would send.
 async fn send_stop(ctx: &Ctx, token: &str, by: &str) -> Result<()> {
-    let callback = Callback {
-        action: "stop".into(),
-        minutes: None,
+    let callback = Callback::Stop {
         by: Some(by.to_string()),
     };
     let output =

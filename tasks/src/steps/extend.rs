@@ -7,7 +7,7 @@ use crate::aws::Ctx;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
 use crate::domain::ttl::seconds_until;
-use crate::error::Result;
+use crate::error::{Result, StepError};
 use crate::instances;
 use crate::step::Step;
 use crate::steps::types::{Callback, Expiry, LaunchedInstance};
@@ -60,12 +60,12 @@ pub async fn extend(ctx: &Ctx, input: ExtendInput) -> Result<ExtendOutput> {
     let config = ctx.config().await?;
     let now = Utc::now();
     let current = input.expiry.expires_at;
-    let by = input
-        .callback
-        .by
-        .clone()
-        .unwrap_or_else(|| "unknown".into());
-    let minutes = input.callback.minutes.unwrap_or(0);
+    let Callback::Extend { minutes, by } = &input.callback else {
+        return Err(StepError::InvalidRequest(
+            "Extend was handed a stop callback; OnCallback routes only extends here".into(),
+        ));
+    };
+    let (minutes, by) = (*minutes, by.clone().unwrap_or_else(|| "unknown".into()));
     let (expires_at, granted_minutes, capped, note) =
         match config
             .lifetime()

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
 use crate::domain::build_cache::{CacheStatus, Side};
+use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
 use crate::error::{Result, StepError};
@@ -214,7 +215,7 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
                 instances::set_tags(
                     &ctx.clients.ec2,
                     &[instance_id.to_string()],
-                    &[(tags::PHASE, tags::phase::HEALTHY.into())],
+                    &[(tags::PHASE, Phase::Healthy.as_str().into())],
                 )
                 .await?;
                 return Ok(output(HealthStatus::Healthy, report, probes));
@@ -240,7 +241,7 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
             instances::set_tags(
                 &ctx.clients.ec2,
                 &[instance_id.to_string()],
-                &[(tags::PHASE, tags::phase::BUILDING.into())],
+                &[(tags::PHASE, Phase::Building.as_str().into())],
             )
             .await?;
             return Ok(output(HealthStatus::Pending, report, probes));
@@ -277,7 +278,7 @@ async fn tag_boot_phase(
         &[instance_id.to_string()],
         &[
             // From the first report on the home page says "building", not "launching".
-            (tags::PHASE, tags::phase::BUILDING.into()),
+            (tags::PHASE, Phase::Building.as_str().into()),
             (tags::BOOT_PHASE, report.phase.clone()),
             (tags::BOOT_PHASE_SINCE, since),
         ],

@@ -15,6 +15,7 @@ use crate::aws::Ctx;
 use crate::build_cache;
 use crate::config::Config;
 use crate::domain::boot_budget;
+use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::request::{Source, ValidRequest};
 use crate::domain::tags;
@@ -252,7 +253,7 @@ fn tag_specifications(plan: &LaunchPlan<'_>) -> Vec<TagSpecification> {
             tags::EXPIRES_AT,
             plan.config.lifetime().hard_stop(now).to_rfc3339(),
         ),
-        (tags::PHASE, tags::phase::LAUNCHING.to_string()),
+        (tags::PHASE, Phase::Launching.as_str().to_string()),
         (
             tags::SAMPLE_CONTENT,
             plan.request.sample_content.as_str().to_string(),

@@ -4,6 +4,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::aws::Ctx;
+use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::request::ValidRequest;
 use crate::domain::tags;
@@ -62,7 +63,7 @@ pub async fn record_url(ctx: &Ctx, input: RecordUrlInput) -> Result<Ready> {
             (tags::UI_URL, urls.ui_url.clone()),
             (tags::REST_URL, urls.rest_url.clone()),
             (tags::EXPIRES_AT, expires_at.to_rfc3339()),
-            (tags::PHASE, tags::phase::HEALTHY.into()),
+            (tags::PHASE, Phase::Healthy.as_str().into()),
         ],
     )
     .await?;

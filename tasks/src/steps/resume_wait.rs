@@ -10,21 +10,17 @@ use crate::domain::preview_id::PreviewId;
 use crate::domain::ttl::seconds_until;
 use crate::error::Result;
 use crate::step::Step;
-use crate::steps::terminate::CaughtError;
-use crate::steps::types::{Callback, Expiry};
+use crate::steps::types::{Callback, Expiry, WaitEnded};
 
-/// Input: the expiry in force, the caught error, and the callback being handled (if any).
+/// Input: the expiry in force and how the wait ended (with the error that interrupted it).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ResumeWaitInput {
     /// The preview id.
     pub preview_id: PreviewId,
     /// The expiry in force before the failure.
     pub expiry: Expiry,
-    /// What failed (the Catch's `{"Error","Cause"}`).
-    pub interrupted: CaughtError,
-    /// The extend that failed, when it was an extend.
-    #[serde(default)]
-    pub callback: Option<Callback>,
+    /// The failed extend, or the error that interrupted the wait (`$.callback`).
+    pub ended: WaitEnded,
 }
 
 /// Output, written over `$.ready.expiry`: the same expiry, and what the audit log says.
@@ -59,25 +55,30 @@ impl Step for ResumeWait {
 
 /// The resumed expiry at `now` (pure).
 pub fn resume(input: &ResumeWaitInput, now: DateTime<Utc>) -> ResumedExpiry {
-    let extend = input.callback.as_ref().filter(|c| c.action == "extend");
-    let what = match extend {
-        Some(c) => format!(
-            "extending by {} minutes failed",
-            c.minutes.unwrap_or_default()
-        ),
+    let extend = match &input.ended {
+        WaitEnded::Callback {
+            callback: Callback::Extend { minutes, by },
+            ..
+        } => Some((*minutes, by.clone())),
+        _ => None,
+    };
+    let what = match &extend {
+        Some((minutes, _)) => format!("extending by {minutes} minutes failed"),
         None => "the wait was interrupted".to_string(),
     };
-    let reason = input.interrupted.reason();
+    let (error, reason) = match input.ended.error() {
+        Some(e) => (e.error.as_str(), e.reason()),
+        None => ("unknown", "no error was recorded".to_string()),
+    };
     ResumedExpiry {
         expires_at: input.expiry.expires_at,
         seconds_left: seconds_until(input.expiry.expires_at, now),
         granted_minutes: 0,
         note: format!(
-            "{what} ({}: {reason}); the preview keeps its expiry {}",
-            input.interrupted.error,
+            "{what} ({error}: {reason}); the preview keeps its expiry {}",
             input.expiry.expires_at.to_rfc3339()
         ),
-        by: extend.and_then(|c| c.by.clone()),
+        by: extend.and_then(|(_, by)| by),
     }
 }
 
@@ -92,8 +93,8 @@ mod tests {
         let input: ResumeWaitInput = serde_json::from_value(json!({
             "preview_id": "dsp-b1-202601010000-0001",
             "expiry": {"expires_at": "2026-11-28T10:00:00Z", "seconds_left": 7200},
-            "interrupted": {"Error": "AwsError", "Cause": "{\"errorType\":\"AwsError\",\"errorMessage\":\"ec2:CreateTags: dead\"}"},
-            "callback": {"action": "extend", "minutes": 60, "by": "alice"}
+            "ended": {"action": "extend", "minutes": 60, "by": "alice",
+                "error": {"Error": "AwsError", "Cause": "{\"errorType\":\"AwsError\",\"errorMessage\":\"ec2:CreateTags: dead\"}"}}
         }))
         .unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 28, 9, 30, 0).unwrap();
@@ -122,7 +123,7 @@ mod tests {
         let input: ResumeWaitInput = serde_json::from_value(json!({
             "preview_id": "dsp-b1-202601010000-0001",
             "expiry": {"expires_at": "2026-11-28T10:00:00Z", "seconds_left": 7200},
-            "interrupted": {"Error": "States.TaskFailed", "Cause": "boom"}
+            "ended": {"Error": "States.TaskFailed", "Cause": "boom"}
         }))
         .unwrap();
         let r = resume(&input, Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap());

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
+use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
 use crate::error::{Result, StepError};
@@ -11,7 +12,8 @@ use crate::instances;
 use crate::parameters;
 use crate::slots;
 use crate::step::Step;
-use crate::steps::types::{LaunchedInstance, Ready};
+pub use crate::steps::types::CaughtError;
+use crate::steps::types::{Callback, LaunchedInstance, Ready, WaitEnded};
 
 /// Input: the whole workflow state; any part may be missing after an early failure.
 #[derive(Debug, Clone, Deserialize)]
@@ -26,41 +28,10 @@ pub struct TerminateInput {
     pub ready: Option<Ready>,
     /// The callback or the timeout that ended the wait.
     #[serde(default)]
-    pub callback: Option<serde_json::Value>,
+    pub callback: Option<WaitEnded>,
     /// The caught error on the failure path (`{"Error","Cause"}`).
     #[serde(default)]
     pub error: Option<CaughtError>,
-}
-
-/// A Catch's error output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CaughtError {
-    /// The ASL error name.
-    #[serde(rename = "Error")]
-    pub error: String,
-    /// Its cause.
-    #[serde(rename = "Cause", default)]
-    pub cause: String,
-}
-
-impl CaughtError {
-    /// The human part: a Lambda error's `errorMessage` (its Cause is `{"errorType","errorMessage"}`),
-    /// else the cause, else the error name (States.Timeout carries no cause).
-    pub fn reason(&self) -> String {
-        #[derive(Deserialize)]
-        struct LambdaCause {
-            #[serde(rename = "errorMessage")]
-            error_message: String,
-        }
-        if let Ok(c) = serde_json::from_str::<LambdaCause>(&self.cause) {
-            return c.error_message;
-        }
-        if self.cause.is_empty() {
-            self.error.clone()
-        } else {
-            self.cause.clone()
-        }
-    }
 }
 
 /// How a preview ended.
@@ -119,22 +90,15 @@ pub fn outcome_of(input: &TerminateInput) -> (Outcome, String) {
     if let Some(err) = &input.error {
         return (Outcome::Failed, err.reason());
     }
-    let callback = input.callback.as_ref();
-    let field = |k: &str| {
-        callback
-            .and_then(|c| c.get(k))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    match (field("action").as_deref(), field("Error").as_deref()) {
-        (Some("stop"), _) => (
+    match &input.callback {
+        Some(WaitEnded::Callback {
+            callback: callback @ Callback::Stop { .. },
+            ..
+        }) => (
             Outcome::Stopped,
-            format!(
-                "stopped by {}",
-                field("by").unwrap_or_else(|| "unknown".into())
-            ),
+            format!("stopped by {}", callback.by().unwrap_or("unknown")),
         ),
-        (_, Some("States.Timeout")) => (Outcome::Expired, "the TTL passed".into()),
+        Some(ended) if ended.timed_out() => (Outcome::Expired, "the TTL passed".into()),
         _ => (Outcome::Stopped, "stopped".into()),
     }
 }
@@ -191,7 +155,7 @@ pub async fn end_preview(
             &ids,
             &[
                 (tags::ENDED, why.to_string()),
-                (tags::PHASE, tags::phase::ENDED.into()),
+                (tags::PHASE, Phase::Ended.as_str().into()),
             ],
         )
         .await;
