@@ -88,15 +88,18 @@ async fn start_live(w: &common::World) {
 
 /// Stops the live previews the way the page does, so no instance is left running.
 async fn stop_live(w: &common::World) {
-    let names = w.state.config.names();
+    let names = w.state.ctx.base.names();
     for i in 0..LIVE {
         let id = format!("dsp-b{}-202611281200-{:04x}", 9876 + i, i);
         let parsed = preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap();
-        let token =
-            preview_tasks::steps::await_expiry::stored_token(&w.state.clients.ssm, &names, &parsed)
-                .await
-                .unwrap()
-                .expect("a waiting preview");
+        let token = preview_tasks::steps::await_expiry::stored_token(
+            &w.state.ctx.clients.ssm,
+            &names,
+            &parsed,
+        )
+        .await
+        .unwrap()
+        .expect("a waiting preview");
         let stop = serde_json::json!({"action": "stop", "by": "bench"}).to_string();
         w.engine.send_task_success(&token, &stop).await.unwrap();
         w.engine

@@ -1,6 +1,7 @@
 //! The audit log and the phase of a preview, derived from its execution history (pure).
 
 use chrono::{DateTime, Utc};
+use preview_tasks::domain::phase::Phase;
 use preview_tasks::domain::states;
 use preview_tasks::steps::extend::ExtendOutput;
 use preview_tasks::steps::health::{HealthOutput, PhaseTiming, RunningImages};
@@ -352,31 +353,15 @@ pub fn capacity(events: &[Event]) -> Option<Capacity> {
     None
 }
 
-/// The phase a history shows: capacity → launching → building → healthy → expiring, then ended
-/// or failed.
-pub fn phase(events: &[Event]) -> &'static str {
-    let mut phase = "capacity";
+/// The phase a history shows: capacity → launching → building → healthy → expiring, then ending
+/// and ended or failed.
+pub fn phase(events: &[Event]) -> Phase {
+    let mut phase = Phase::Capacity;
     for e in events {
         phase = match (e.kind.as_str(), e.state.as_deref()) {
-            ("ExecutionSucceeded", _) | ("ExecutionAborted", _) => "ended",
-            ("ExecutionFailed", _) | ("ExecutionTimedOut", _) => "failed",
-            (k, Some(s)) if k.ends_with("StateEntered") => match s {
-                states::CHECK_CAPACITY => "capacity",
-                states::LAUNCH => "launching",
-                states::CHECK_HEALTH | states::IS_HEALTHY => "building",
-                states::RECORD_URL => "healthy",
-                states::AWAIT_EXPIRY
-                | states::ON_CALLBACK
-                | states::EXTEND
-                | states::RESUME_WAIT => "expiring",
-                states::TERMINATE
-                | states::CLEAN_UP_AFTER_FAILURE
-                | states::STOP_WHILE_BUILDING
-                | states::RELEASE_SLOT
-                | states::ENDED
-                | states::FAILED => "ending",
-                _ => phase,
-            },
+            ("ExecutionSucceeded", _) | ("ExecutionAborted", _) => Phase::Ended,
+            ("ExecutionFailed", _) | ("ExecutionTimedOut", _) => Phase::Failed,
+            (k, Some(s)) if k.ends_with("StateEntered") => Phase::of_state(s).unwrap_or(phase),
             _ => phase,
         };
     }
@@ -518,7 +503,7 @@ mod tests {
         ];
         let log: Vec<String> = audit_log(&events).into_iter().map(|e| e.what).collect();
         assert!(log.iter().any(|l| l == note), "{log:?}");
-        assert_eq!(phase(&events), "expiring");
+        assert_eq!(phase(&events), Phase::Expiring);
     }
 
     #[test]
@@ -662,12 +647,12 @@ mod tests {
     #[test]
     fn phases_follow_the_states() {
         let h = history();
-        assert_eq!(phase(&h[..2]), "capacity");
-        assert_eq!(phase(&h[..3]), "launching");
-        assert_eq!(phase(&h[..4]), "building");
-        assert_eq!(phase(&h[..7]), "expiring");
-        assert_eq!(phase(&h), "ended");
-        assert_eq!(phase(&[]), "capacity");
+        assert_eq!(phase(&h[..2]), Phase::Capacity);
+        assert_eq!(phase(&h[..3]), Phase::Launching);
+        assert_eq!(phase(&h[..4]), Phase::Building);
+        assert_eq!(phase(&h[..7]), Phase::Expiring);
+        assert_eq!(phase(&h), Phase::Ended);
+        assert_eq!(phase(&[]), Phase::Capacity);
     }
 
     #[test]

@@ -16,8 +16,8 @@ pub async fn pr_choices(state: &AppState) -> PrChoices {
         state.github.open_pulls(BACKEND_REPO),
         state.github.open_pulls(UI_REPO),
         state.cached_builds.heads(
-            &state.clients.ecr,
-            state.config.build_cache_repository.as_deref()
+            &state.ctx.clients.ecr,
+            state.ctx.base.build_cache_repository.as_deref()
         )
     );
     let mut choices = PrChoices::default();

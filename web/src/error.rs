@@ -1,5 +1,6 @@
 //! The one error type of the web app and how each kind answers over HTTP.
 
+use aws_sdk_sfn::error::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use axum::http::header::RETRY_AFTER;
 use axum::http::StatusCode;
@@ -68,11 +69,10 @@ impl WebError {
 
     /// The one mapping of AWS SDK errors: the operation, the service's code and message (for the
     /// log); a call that never reached AWS becomes [`WebError::Unavailable`].
-    pub fn from_sdk<E>(operation: &str, err: aws_sdk_sfn::error::SdkError<E>) -> WebError
+    pub fn from_sdk<E>(operation: &str, err: SdkError<E>) -> WebError
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        use aws_sdk_sfn::error::SdkError;
         let unreachable = matches!(
             err,
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
@@ -100,6 +100,24 @@ impl WebError {
         } else {
             WebError::Aws(detail)
         }
+    }
+}
+
+/// An AWS SDK call's result with its error mapped by [`WebError::from_sdk`], so every call
+/// site words and classifies AWS failures the same way.
+pub trait OrAws<T> {
+    /// The result, its error named after `operation` (`service:Operation`, for the log).
+    fn or_aws(self, operation: &str) -> Result<T, WebError>;
+}
+
+// Every service's `SdkError` is the same smithy type, so this covers SSM, Step Functions and
+// Secrets Manager alike.
+impl<T, E> OrAws<T> for Result<T, SdkError<E>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn or_aws(self, operation: &str) -> Result<T, WebError> {
+        self.map_err(|e| WebError::from_sdk(operation, e))
     }
 }
 

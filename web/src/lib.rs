@@ -2,7 +2,8 @@
 //! audit log and log tail, extend or stop it by button or by a signed callback link.
 //!
 //! Server-rendered HTML that works without JavaScript. Modules have one job each:
-//! [`routes`] (HTTP), [`pages`] (HTML), [`auth`] (sign-in and CSRF), [`links`] (signed callback
+//! [`routes`] (HTTP, one router per feature), [`forms`] (what people post, parsed and checked,
+//! pure), [`pages`] (HTML), [`auth`] (sign-in and CSRF), [`links`] (signed callback
 //! links), [`audit`] (the audit log from the execution history, pure), [`workflow`] (the AWS
 //! calls), [`sign`] (HMAC), [`state`] (what is built once per process), [`github`] (the GitHub
 //! API client), [`picker`] (PR lists and pairing, pure), [`choices`] (the form's PRs and the PR
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod cached_builds;
 pub mod choices;
 pub mod error;
+pub mod forms;
 pub mod github;
 pub mod limits;
 pub mod links;

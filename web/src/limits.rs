@@ -14,7 +14,7 @@ use aws_sdk_ssm::types::ParameterType;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::error::WebError;
+use crate::error::{OrAws, WebError};
 use crate::state::AppState;
 
 /// The window both limits count launches in.
@@ -40,12 +40,12 @@ pub fn user_key(user: &str) -> String {
 
 /// Where a person's launch places live.
 pub fn user_path(state: &AppState, user: &str) -> String {
-    format!("{}/", state.config.names().user_launches(&user_key(user)))
+    format!("{}/", state.ctx.base.names().user_launches(&user_key(user)))
 }
 
 /// Where the deployment's launch places live.
 pub fn global_path(state: &AppState) -> String {
-    format!("{}/launches/", state.config.names().parameter_root())
+    format!("{}/launches/", state.ctx.base.names().parameter_root())
 }
 
 /// One place's generation as stored: `(k, g)` from the name, and its launch time.
@@ -123,13 +123,21 @@ pub fn plan(path: &str, stored: &[Stored], limit: u32, now: DateTime<Utc>, start
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim(String);
 
+/// What asking a limit for a place gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A place was taken for this launch.
+    Taken(Claim),
+    /// Every place is taken; the first one frees at this time.
+    Full {
+        /// When a place frees.
+        frees_at: DateTime<Utc>,
+    },
+}
+
 /// Takes one of `limit` places under `path` for a launch now, or says when one frees.
-pub async fn claim(
-    state: &AppState,
-    path: &str,
-    limit: u32,
-) -> Result<Result<Claim, DateTime<Utc>>, WebError> {
-    let ssm = &state.clients.ssm;
+pub async fn claim(state: &AppState, path: &str, limit: u32) -> Result<Place, WebError> {
+    let ssm = &state.ctx.clients.ssm;
     let now = Utc::now();
     let mut found = Vec::new();
     let mut pages = ssm
@@ -138,8 +146,7 @@ pub async fn claim(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| WebError::from_sdk("ssm:GetParametersByPath (launch limit)", e))?;
+        let page = page.or_aws("ssm:GetParametersByPath (launch limit)")?;
         found.extend(page.parameters().iter().filter_map(|p| {
             stored(
                 p.name().unwrap_or_default(),
@@ -165,7 +172,7 @@ pub async fn claim(
             .send()
             .await;
         match created {
-            Ok(_) => return Ok(Ok(Claim(name))),
+            Ok(_) => return Ok(Place::Taken(Claim(name))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_parameter_already_exists()) =>
@@ -175,14 +182,16 @@ pub async fn claim(
             Err(e) => return Err(WebError::from_sdk("ssm:PutParameter (launch limit)", e)),
         }
     }
-    Ok(Err(plan.next_free))
+    Ok(Place::Full {
+        frees_at: plan.next_free,
+    })
 }
 
 /// Gives places back (a launch refused after its places were taken); a failure is logged, the
 /// place then frees with the window.
 pub async fn release(state: &AppState, claims: &[Claim]) {
     let names: Vec<String> = claims.iter().map(|c| c.0.clone()).collect();
-    if let Err(e) = preview_tasks::parameters::delete_all(&state.clients.ssm, &names).await {
+    if let Err(e) = preview_tasks::parameters::delete_all(&state.ctx.clients.ssm, &names).await {
         tracing::warn!(error = %e, "launch places not given back; they free within the hour");
     }
 }
@@ -195,18 +204,19 @@ pub async fn admit(
     per_user: u32,
     global: u32,
 ) -> Result<Vec<Claim>, WebError> {
-    let mine = claim(state, &user_path(state, user), per_user)
-        .await?
-        .map_err(|next| {
-            WebError::BadRequest(format!(
+    let mine = match claim(state, &user_path(state, user), per_user).await? {
+        Place::Taken(mine) => mine,
+        Place::Full { frees_at } => {
+            return Err(WebError::BadRequest(format!(
                 "you have launched {per_user} previews in the last hour, the most one person may; \
                  you can launch again at {} UTC (or stop one of yours and ask a maintainer)",
-                next.format("%H:%M")
-            ))
-        })?;
+                frees_at.format("%H:%M")
+            )))
+        }
+    };
     match claim(state, &global_path(state), global).await {
-        Ok(Ok(all)) => Ok(vec![mine, all]),
-        Ok(Err(next)) => {
+        Ok(Place::Taken(all)) => Ok(vec![mine, all]),
+        Ok(Place::Full { frees_at: next }) => {
             release(state, std::slice::from_ref(&mine)).await;
             Err(WebError::BadRequest(format!(
                 "the service has launched {global} previews in the last hour, its limit \

@@ -11,7 +11,7 @@ use aws_sdk_ssm::types::ParameterType;
 use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::error::WebError;
+use crate::error::{OrAws, WebError};
 use crate::state::AppState;
 
 /// How stale another instance's view of sign-outs may be.
@@ -34,7 +34,7 @@ struct Known {
 fn path(state: &AppState) -> String {
     format!(
         "{}/revoked-sessions/",
-        state.config.names().parameter_root()
+        state.ctx.base.names().parameter_root()
     )
 }
 
@@ -58,6 +58,7 @@ impl Revocations {
         expires: DateTime<Utc>,
     ) -> Result<(), WebError> {
         state
+            .ctx
             .clients
             .ssm
             .put_parameter()
@@ -70,7 +71,7 @@ impl Revocations {
             )
             .send()
             .await
-            .map_err(|e| WebError::from_sdk("ssm:PutParameter (sign-out)", e))?;
+            .or_aws("ssm:PutParameter (sign-out)")?;
         let mut known = self.known.lock().await;
         known.ids = read(state).await?;
         known.ids.insert(id.to_string(), expires.timestamp());
@@ -85,7 +86,9 @@ impl Revocations {
         known.ids.retain(|_, until| *until >= now);
         drop(known);
         // Cleanup is housekeeping: the sign-out itself already holds.
-        if let Err(e) = preview_tasks::parameters::delete_all(&state.clients.ssm, &expired).await {
+        if let Err(e) =
+            preview_tasks::parameters::delete_all(&state.ctx.clients.ssm, &expired).await
+        {
             tracing::warn!(error = %e, "expired session revocations not deleted; the next sign-out retries");
         }
         Ok(())
@@ -95,6 +98,7 @@ impl Revocations {
 /// Every revocation stored; a value that is not a time keeps its session revoked for good.
 async fn read(state: &AppState) -> Result<HashMap<String, i64>, WebError> {
     let mut pages = state
+        .ctx
         .clients
         .ssm
         .get_parameters_by_path()
@@ -103,8 +107,7 @@ async fn read(state: &AppState) -> Result<HashMap<String, i64>, WebError> {
         .send();
     let mut ids = HashMap::new();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| WebError::from_sdk("ssm:GetParametersByPath (sign-outs)", e))?;
+        let page = page.or_aws("ssm:GetParametersByPath (sign-outs)")?;
         for p in page.parameters() {
             let name = p.name().unwrap_or_default();
             let id = name.rsplit('/').next().unwrap_or_default().to_string();

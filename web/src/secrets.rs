@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::error::WebError;
+use crate::error::{OrAws, WebError};
 use crate::sign::Signer;
 
 /// How long values read from Secrets Manager are used before they are read again.
@@ -163,7 +163,7 @@ impl KeySource {
             .secret_id(arn)
             .send()
             .await
-            .map_err(|e| WebError::from_sdk(&format!("secretsmanager:GetSecretValue {arn}"), e))?;
+            .or_aws(&format!("secretsmanager:GetSecretValue {arn}"))?;
         out.secret_string().map(str::to_string).ok_or_else(|| {
             WebError::Config(format!(
                 "{what}: the secret {arn} has no SecretString; store the value as text"

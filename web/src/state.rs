@@ -1,10 +1,10 @@
-//! What the app builds once per process: AWS clients, dials, keys.
+//! What the app builds once per process: the steps' context (AWS clients, dials, region), keys.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
-use preview_tasks::{aws::region_of, Clients, Config};
+use preview_tasks::{aws::region_of, Clients, Config, Ctx};
 
 use crate::cached_builds::CachedBuilds;
 use crate::error::WebError;
@@ -26,12 +26,10 @@ pub struct AppState(Arc<Settings>);
 
 /// The shared parts.
 pub struct Settings {
-    /// AWS clients; `clients.sfn` talks to Step Functions (`AWS_ENDPOINT_URL_SFN` locally).
-    pub clients: Clients,
-    /// The deployment's dials.
-    pub config: Config,
-    /// The AWS region (console links).
-    pub region: String,
+    /// The steps' context, shared so pages read dials exactly as the steps do: `ctx.clients`
+    /// (`clients.sfn` talks to Step Functions, `AWS_ENDPOINT_URL_SFN` locally), `ctx.base` (the
+    /// deployment's dials; [`Ctx::config`] adds the run-time ones) and `ctx.region` (console links).
+    pub ctx: Ctx,
     /// The state machine whose executions are previews.
     pub state_machine_arn: String,
     /// The link key (signs sessions, CSRF tokens and callback links) and the shared sign-in code.
@@ -90,9 +88,7 @@ impl AppState {
         // Fail at start, not at the first request, when a secret cannot be read or is unusable.
         keys.current().await?;
         Ok(AppState::new(Settings {
-            clients: Clients::new(&sdk),
-            region: region_of(&sdk),
-            config,
+            ctx: Ctx::new(Clients::new(&sdk), config, region_of(&sdk)),
             state_machine_arn,
             keys,
             revocations: Revocations::default(),

@@ -3,17 +3,19 @@
 use aws_sdk_ec2::types::Instance;
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus, HistoryEvent};
 use chrono::{DateTime, TimeZone, Utc};
+use preview_tasks::domain::phase::Phase;
 use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::domain::request::{ExecutionInput, PreviewRequest};
 use preview_tasks::domain::tags;
 use preview_tasks::instances::{self, ALIVE_STATES};
 use preview_tasks::steps::await_expiry::stored_token;
 use preview_tasks::steps::extend::ExtendOutput;
-use preview_tasks::{Config, Ctx};
+use preview_tasks::steps::types::Callback as TaskCallback;
+use preview_tasks::Config;
 use serde_json::{json, Value};
 
 use crate::audit::{self, Capacity, Event};
-use crate::error::WebError;
+use crate::error::{OrAws, WebError};
 use crate::state::AppState;
 
 /// One live preview as the list shows it.
@@ -38,7 +40,7 @@ pub struct LivePreview {
     /// The EC2 instance type.
     pub instance_type: String,
     /// Phase: capacity (no instance yet), launching, building, healthy, expiring.
-    pub phase: String,
+    pub phase: Phase,
     /// While it builds: the boot phase the instance last reported, and since when.
     pub boot_phase: Option<(String, Option<DateTime<Utc>>)>,
     /// The UI once ready.
@@ -110,6 +112,7 @@ pub async fn start(
     })
     .map_err(|e| WebError::BadRequest(format!("the request cannot be sent: {e}")))?;
     let out = state
+        .ctx
         .clients
         .sfn
         .start_execution()
@@ -118,7 +121,7 @@ pub async fn start(
         .input(input)
         .send()
         .await
-        .map_err(|e| WebError::from_sdk("states:StartExecution", e))?;
+        .or_aws("states:StartExecution")?;
     Ok(out.execution_arn().to_string())
 }
 
@@ -128,6 +131,7 @@ async fn executions(
     status: Option<ExecutionStatus>,
 ) -> Result<Vec<ExecutionListItem>, WebError> {
     let out = state
+        .ctx
         .clients
         .sfn
         .list_executions()
@@ -136,32 +140,34 @@ async fn executions(
         .max_results(100)
         .send()
         .await
-        .map_err(|e| WebError::from_sdk("states:ListExecutions", e))?;
+        .or_aws("states:ListExecutions")?;
     Ok(out.executions().to_vec())
 }
 
 /// The live and recent previews and the dials: four calls in parallel (running executions,
 /// recent executions, our instances, the SSM dials).
 pub async fn overview(state: &AppState) -> Result<Overview, WebError> {
-    let ctx = Ctx::new(
-        state.clients.clone(),
-        state.config.clone(),
-        state.region.clone(),
-    );
     let (running, recent, found, config) = tokio::try_join!(
         executions(state, Some(ExecutionStatus::Running)),
         executions(state, None),
         async {
-            instances::find(&state.clients.ec2, &state.config.stack, &ALIVE_STATES, &[])
-                .await
-                .map_err(WebError::from)
+            instances::find(
+                &state.ctx.clients.ec2,
+                &state.ctx.base.stack,
+                &ALIVE_STATES,
+                &[],
+            )
+            .await
+            .map_err(WebError::from)
         },
-        async { ctx.config().await.map_err(WebError::from) },
+        async { state.ctx.config().await.map_err(WebError::from) },
     )?;
     let mut past = past_previews(&recent);
     state
         .time_to_url
-        .fill(&state.clients.sfn, &mut past, |id| state.execution_arn(id))
+        .fill(&state.ctx.clients.sfn, &mut past, |id| {
+            state.execution_arn(id)
+        })
         .await;
     Ok(Overview {
         live: live_previews(&running, &found),
@@ -200,7 +206,9 @@ pub fn live_previews(running: &[ExecutionListItem], found: &[Instance]) -> Vec<L
                     .and_then(|i| i.instance_type())
                     .map(|t| t.as_str().to_string())
                     .unwrap_or_default(),
-                phase: opt(tags::PHASE).unwrap_or_else(|| "capacity".into()),
+                phase: opt(tags::PHASE)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(Phase::Capacity),
                 boot_phase: opt(tags::BOOT_PHASE).map(|p| {
                     let since = opt(tags::BOOT_PHASE_SINCE)
                         .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
@@ -265,6 +273,7 @@ async fn describe(
     arn: &str,
 ) -> Result<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput, WebError> {
     state
+        .ctx
         .clients
         .sfn
         .describe_execution()
@@ -286,6 +295,7 @@ async fn describe(
 async fn history(state: &AppState, arn: &str) -> Result<Vec<Event>, WebError> {
     let mut events = Vec::new();
     let mut pages = state
+        .ctx
         .clients
         .sfn
         .get_execution_history()
@@ -293,7 +303,7 @@ async fn history(state: &AppState, arn: &str) -> Result<Vec<Event>, WebError> {
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| WebError::from_sdk("states:GetExecutionHistory", e))?;
+        let page = page.or_aws("states:GetExecutionHistory")?;
         events.extend(page.events().iter().map(event));
     }
     Ok(events)
@@ -362,8 +372,8 @@ pub fn event(e: &HistoryEvent) -> Event {
 
 /// The preview's DSpace admin password; `None` until the instance has created the account.
 pub async fn admin_password(state: &AppState, id: &PreviewId) -> Result<Option<String>, WebError> {
-    let name = state.config.names().admin_password(id);
-    Ok(preview_tasks::parameters::value(&state.clients.ssm, &name).await?)
+    let name = state.ctx.base.names().admin_password(id);
+    Ok(preview_tasks::parameters::value(&state.ctx.clients.ssm, &name).await?)
 }
 
 /// What a callback asks for.
@@ -403,8 +413,8 @@ pub async fn callback(
     if described.status() != &ExecutionStatus::Running {
         return Ok(Callback::Ended);
     }
-    let names = state.config.names();
-    let token = stored_token(&state.clients.ssm, &names, id).await?;
+    let names = state.ctx.base.names();
+    let token = stored_token(&state.ctx.clients.ssm, &names, id).await?;
     let sent = match token {
         Some(token) => send(state, token, action, by).await?,
         None => false,
@@ -413,8 +423,14 @@ pub async fn callback(
         (true, _) => Ok(Callback::Sent),
         (false, Action::Extend(_)) => Ok(Callback::NotWaiting),
         (false, Action::Stop) => {
-            preview_tasks::stop_request::request(&state.clients.ssm, &names, id, by, Utc::now())
-                .await?;
+            preview_tasks::stop_request::request(
+                &state.ctx.clients.ssm,
+                &names,
+                id,
+                by,
+                Utc::now(),
+            )
+            .await?;
             Ok(Callback::StopRequested)
         }
     }
@@ -423,16 +439,18 @@ pub async fn callback(
 /// Hands the callback to the waiting task; false when the token is stale (the wait it belonged
 /// to has ended).
 async fn send(state: &AppState, token: String, action: Action, by: &str) -> Result<bool, WebError> {
+    let by = Some(by.to_string());
     let body = match action {
-        Action::Extend(m) => json!({"action": "extend", "minutes": m, "by": by}),
-        Action::Stop => json!({"action": "stop", "by": by}),
+        Action::Extend(minutes) => TaskCallback::Extend { minutes, by },
+        Action::Stop => TaskCallback::Stop { by },
     };
     match state
+        .ctx
         .clients
         .sfn
         .send_task_success()
         .task_token(token)
-        .output(body.to_string())
+        .output(json!(body).to_string())
         .send()
         .await
     {

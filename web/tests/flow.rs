@@ -479,10 +479,11 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
     // The admin password: made by the launch step, shown on request.
     let name = w
         .state
-        .config
+        .ctx
+        .base
         .names()
         .admin_password(&preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap());
-    let stored = preview_tasks::parameters::value(&w.state.clients.ssm, &name)
+    let stored = preview_tasks::parameters::value(&w.state.ctx.clients.ssm, &name)
         .await
         .unwrap()
         .expect("the launch step stored the admin password");
@@ -501,6 +502,7 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
     );
     // Before the launch step has run there is none yet, and the page says so.
     w.state
+        .ctx
         .clients
         .ssm
         .delete_parameter()
@@ -636,7 +638,7 @@ async fn a_previews_compose_logs_show_on_its_page_and_refresh_endpoint() {
     );
     w.submitted(&id, 1).await;
     // What the instance's boot script sends: its own stream and the compose output.
-    let names = w.state.config.names();
+    let names = w.state.ctx.base.names();
     for (stream, lines) in [
         ("boot", ["phase fetching", "phase building"].as_slice()),
         (
@@ -646,7 +648,7 @@ async fn a_previews_compose_logs_show_on_its_page_and_refresh_endpoint() {
     ] {
         let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         let stream = format!("{id}/{stream}");
-        preview_tasks::logs::append(&w.state.clients.logs, &names, &stream, &lines)
+        preview_tasks::logs::append(&w.state.ctx.clients.logs, &names, &stream, &lines)
             .await
             .unwrap();
     }
@@ -674,8 +676,8 @@ async fn a_cached_build_shows_on_the_form_and_the_launch_reuses_it() {
     let head = "1a46470cd50084fb3dbf41af5a75bee2edafd3f2";
     let base = "b".repeat(40);
     let tag = format!("backend-{head}-{base}");
-    let repository = w.state.config.names().build_cache_repository();
-    preview_local::cache_push::push_manifest(&w.state.clients.ecr, &repository, &tag)
+    let repository = w.state.ctx.base.names().build_cache_repository();
+    preview_local::cache_push::push_manifest(&w.state.ctx.clients.ecr, &repository, &tag)
         .await
         .unwrap();
     let (session, csrf) = w.sign_in("alice").await;
@@ -749,7 +751,7 @@ async fn a_launch_the_capacity_check_refuses_is_not_called_launched_and_costs_no
     let mut w = world_with(|c| c.max_live = 1).await;
     // Another preview holds the only slot but has no running execution yet: the form's own
     // count sees a free slot, the workflow's capacity check does not.
-    let names = w.state.config.names();
+    let names = w.state.ctx.base.names();
     let held = preview_tasks::domain::slots::Reservation {
         preview_id: "dsp-b1-202611281200-abcd".into(),
         execution: String::new(),
@@ -1075,7 +1077,7 @@ async fn sign_out_revokes_the_session_and_a_new_code_revokes_all() {
     let (second, _) = w.sign_in("alice").await;
     let revoked = format!(
         "{}/revoked-sessions/",
-        w.state.config.names().parameter_root()
+        w.state.ctx.base.names().parameter_root()
     );
     // A revocation whose session has expired meanwhile: the next sign-out deletes it.
     w.aws
@@ -1124,7 +1126,7 @@ async fn keys_come_from_secrets_manager_and_a_rotated_code_applies_soon() {
     let mut w = world().await;
     let endpoint = preview_local::Moto::shared_endpoint().unwrap();
     let sm = aws_sdk_secretsmanager::Client::new(&preview_local::sdk_config(&endpoint).await);
-    let stack = &w.state.config.stack;
+    let stack = &w.state.ctx.base.stack;
     let mut arns = Vec::new();
     for (name, value) in [
         ("link-key", "k".repeat(40)),
@@ -1210,7 +1212,7 @@ async fn unreachable_aws_gets_a_friendly_503_with_a_reference_in_page_and_log() 
     let closed =
         preview_tasks::Clients::new(&preview_local::sdk_config("http://127.0.0.1:1").await);
     let mut settings = w.settings();
-    settings.clients = closed;
+    settings.ctx.clients = closed;
     w.app = preview_web::router(preview_web::AppState::new(settings));
     let log = LogBuffer::default();
     let writer = log.clone();
@@ -1255,7 +1257,7 @@ async fn stop_works_when_no_callback_waits() {
     let id = launched_id(&launch_9876(&w, &session, &csrf).await);
     w.submitted(&id, 1).await;
     let preview = preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap();
-    let names = w.state.config.names();
+    let names = w.state.ctx.base.names();
     let token = names.task_token(&preview);
     let pending = || preview_tasks::stop_request::pending(&w.aws.ssm, &names, &preview);
 

@@ -3,42 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use preview_tasks::domain::cost::{self, Usd};
+use preview_tasks::domain::phase::Phase;
 use preview_tasks::domain::request::{cfg_key, BACKEND_REPO, UI_REPO};
 
 use super::{admin_hint, buttons, countdown, esc, layout, link, notice};
+use crate::forms::LaunchForm;
 use crate::workflow::{LivePreview, Overview, PastPreview};
-
-/// What the launch form shows (the values a person typed, kept on errors).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-pub struct LaunchForm {
-    /// CSRF token.
-    #[serde(default)]
-    pub csrf: String,
-    /// Backend PR number.
-    #[serde(default)]
-    pub backend_pr: String,
-    /// Backend branch.
-    #[serde(default)]
-    pub backend_branch: String,
-    /// UI PR number.
-    #[serde(default)]
-    pub ui_pr: String,
-    /// UI branch.
-    #[serde(default)]
-    pub ui_branch: String,
-    /// TTL in minutes.
-    #[serde(default)]
-    pub ttl_minutes: String,
-    /// entities, aip or none.
-    #[serde(default)]
-    pub sample_content: String,
-    /// Backend environment overrides, one `KEY=value` per line.
-    #[serde(default)]
-    pub env: String,
-    /// Set once the form suggested a pairing, so it is not suggested twice.
-    #[serde(default)]
-    pub paired: String,
-}
 
 /// The open PRs to pick from, rendered as datalists, and what to tell about them.
 #[derive(Debug, Clone, Default)]
@@ -113,7 +83,7 @@ fn live_card(p: &LivePreview, csrf: &str, admin_email: &str, now: DateTime<Utc>)
             esc(s)
         }
     };
-    let phase = esc(&p.phase);
+    let phase = p.phase;
     format!(
         r#"<article class="card" data-preview="{id}"><h3><a href="/previews/{id}">{id}</a> <span class="phase phase-{phase}">{phase}</span>{boot}</h3>
 <dl><dt>Backend</dt><dd>{backend}</dd><dt>UI</dt><dd>{ui}</dd><dt>Requested by</dt><dd>{requester}</dd><dt>URLs</dt>{urls}<dt>Stops at</dt><dd>{stops}</dd></dl>
@@ -144,7 +114,7 @@ fn live_card(p: &LivePreview, csrf: &str, admin_email: &str, now: DateTime<Utc>)
 
 /// While a preview builds: which boot phase it is in, and for how long.
 fn boot_phase(p: &LivePreview, now: DateTime<Utc>) -> String {
-    let Some((phase, since)) = p.boot_phase.as_ref().filter(|_| p.phase == "building") else {
+    let Some((phase, since)) = p.boot_phase.as_ref().filter(|_| p.phase == Phase::Building) else {
         return String::new();
     };
     let how_long = since
@@ -481,7 +451,7 @@ mod tests {
         let now: DateTime<Utc> = "2026-11-28T12:10:00Z".parse().unwrap();
         let mut p = LivePreview {
             id: "dsp-b1-x".into(),
-            phase: "building".into(),
+            phase: Phase::Building,
             boot_phase: Some((
                 "building-backend".into(),
                 Some("2026-11-28T12:03:00Z".parse().unwrap()),
@@ -492,7 +462,7 @@ mod tests {
             boot_phase(&p, now),
             r#" <small class="boot-phase">building-backend for 7 min</small>"#
         );
-        p.phase = "expiring".into();
+        p.phase = Phase::Expiring;
         assert_eq!(boot_phase(&p, now), "");
     }
 

@@ -1,5 +1,6 @@
 //! A preview's page: status, URLs, admin sign-in, actions, shareable links, audit log, logs.
 
+use preview_tasks::domain::phase::Phase;
 use preview_tasks::domain::urls;
 use preview_tasks::logs::LogLine;
 use preview_tasks::steps::health::{PhaseTiming, RunningImages, SideImage};
@@ -18,7 +19,7 @@ pub struct PreviewPage<'a> {
     /// The execution.
     pub detail: &'a Detail,
     /// Its phase.
-    pub phase: &'a str,
+    pub phase: Phase,
     /// Its audit log.
     pub audit: &'a [Entry],
     /// Its URLs once recorded (label, URL).
@@ -198,7 +199,7 @@ pub fn preview(p: &PreviewPage) -> String {
 <p><a href="{sfn}">Step Functions console</a> · <a href="{cw}">CloudWatch Logs console</a></p>"#,
         notice = notice(p.notice, false),
         status = esc(&d.status),
-        phase = esc(p.phase),
+        phase = p.phase,
         ready = ready(p, &urls),
         images = images(p.images),
         timeline = timeline(p.timeline),

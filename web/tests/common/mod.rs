@@ -157,13 +157,12 @@ pub async fn world_full(
     let (replay, github_log) = preview_local::github_replay::app(&fixtures).unwrap();
     tokio::spawn(async move { axum::serve(github, replay).await });
     let calls = Calls::default();
-    let state = AppState::new(settings(
+    let counted_ctx = Ctx::new(
         counted(&ctx.clients, &calls),
-        &ctx.base,
-        &ctx.region,
-        &arn,
-        &github_api,
-    ));
+        ctx.base.clone(),
+        ctx.region.clone(),
+    );
+    let state = AppState::new(settings(counted_ctx, &arn, &github_api));
     World {
         app: router(state.clone()),
         state,
@@ -179,17 +178,9 @@ pub async fn world_full(
 }
 
 /// The app's settings for a world: fixed keys, the replayed GitHub, a short launch wait.
-fn settings(
-    clients: Clients,
-    config: &Config,
-    region: &str,
-    arn: &str,
-    github_api: &str,
-) -> Settings {
+fn settings(ctx: Ctx, arn: &str, github_api: &str) -> Settings {
     Settings {
-        clients,
-        config: config.clone(),
-        region: region.to_string(),
+        ctx,
         state_machine_arn: arn.to_string(),
         keys: KeySource::fixed(&SIGNING_KEY, ACCESS_CODE).unwrap(),
         revocations: Default::default(),
@@ -207,9 +198,7 @@ impl World {
     /// build a second app from.
     pub fn settings(&self) -> Settings {
         settings(
-            self.state.clients.clone(),
-            &self.state.config,
-            &self.state.region,
+            self.state.ctx.clone(),
             &self.state.state_machine_arn,
             &self.github_api,
         )
@@ -230,8 +219,8 @@ impl World {
     /// Our instances that still run.
     pub async fn alive(&self) -> usize {
         preview_tasks::instances::find(
-            &self.state.clients.ec2,
-            &self.state.config.stack,
+            &self.state.ctx.clients.ec2,
+            &self.state.ctx.base.stack,
             &preview_tasks::instances::ALIVE_STATES,
             &[],
         )
@@ -244,6 +233,7 @@ impl World {
     pub async fn executions(&self) -> usize {
         let out = self
             .state
+            .ctx
             .clients
             .sfn
             .list_executions()
