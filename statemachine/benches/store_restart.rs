@@ -5,6 +5,7 @@
 //!
 //! `cargo bench --profile dev -p preview-statemachine --bench store_restart [-- SIZES]`, SIZES
 //! like `10000,100000` (the default). Prints figures; nothing is asserted on time.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
@@ -43,6 +44,7 @@ struct Counting;
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: forwards every call unchanged to the system allocator; the counter is only arithmetic.
+#[allow(unsafe_code, reason = "a global allocator is an unsafe trait")]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);

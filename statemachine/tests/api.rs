@@ -1,4 +1,5 @@
 //! The HTTP API driven by the real `aws-sdk-sfn` client.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};

@@ -1,6 +1,7 @@
 //! Requests AWS refuses before running the operation, sent as raw HTTP (the SDKs cannot send a
 //! wrong JSON type): a wrong-typed member is a `SerializationException`, a missing required member
 //! or a violated constraint a `ValidationException`, each with HTTP 400, and nothing happens.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

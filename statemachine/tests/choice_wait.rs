@@ -1,4 +1,5 @@
 //! Every Choice operator, And/Or/Not/Default, and each Wait form on the virtual clock.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

@@ -1,4 +1,5 @@
 //! Definitions the engine must refuse at load, with the state and the field named.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

@@ -1,5 +1,6 @@
 //! Input/output processing (InputPath, Parameters, Result, ResultSelector, ResultPath,
 //! OutputPath), the context object, intrinsics and runtime path errors.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

@@ -1,4 +1,5 @@
 //! A new engine over the same directory resumes running executions.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

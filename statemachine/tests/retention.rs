@@ -1,6 +1,7 @@
 //! Closed executions are deleted once their retention runs out (at open and periodically, on the
 //! engine's clock); a restart reads the compact index and running executions' logs only, and the
 //! index is compacted without losing anything a crash could leave behind.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

@@ -1,5 +1,6 @@
 //! Retry timing and counters, Catch with ResultPath, States.Runtime never caught, task and
 //! heartbeat timeouts, Lambda error causes.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

@@ -1,4 +1,5 @@
 //! `.waitForTaskToken`: callbacks, heartbeats, dead and bogus tokens, StopExecution.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 mod common;
 
 use common::*;

@@ -1,6 +1,7 @@
 //! The launch step's build-cache lookup against moto's ECR: a hit pins the cached build's base
 //! for the instance, a miss or a branch leaves the instance to build, and a registry that does
 //! not answer never stops a launch.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 mod common;
 

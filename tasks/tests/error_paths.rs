@@ -1,5 +1,6 @@
 //! Error paths moto cannot produce, with `aws-smithy-mocks`: throttling, no capacity, a failed or
 //! not-yet health check, a vanished instance.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use aws_sdk_ec2::operation::describe_images::DescribeImagesOutput;
 use aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput;

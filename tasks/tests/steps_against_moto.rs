@@ -1,4 +1,5 @@
 //! Every step against moto's server through the real SDK clients.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Cold start of a step Lambda: new process → first answer, the Rust `check-capacity` binary
 //! against the same step in Python with boto3, both behind a local Lambda Runtime API and
 //! talking to moto. Prints figures; asserts nothing about time.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! Billed state transitions of one preview: ready, one extend, the TTL. Prints the count.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use chrono::Duration;
 use preview_e2e::{states_entered, Harness};

@@ -1,6 +1,7 @@
 //! Fault tests: the real ASL and steps on the local engine, with AWS (moto) behind a
 //! fault-injecting proxy, the clock virtual. An outage of two minutes or more during any step
 //! ends with the preview alive or cleanly terminated, and nothing left behind.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use chrono::{DateTime, Duration, Utc};
 use preview_e2e::{states_entered, Harness};

@@ -1,5 +1,6 @@
 //! The end-to-end harness: a stack in moto, the engine on a manual clock over a temporary
 //! directory, our ASL and the real steps, and the Step Functions API served on loopback.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 pub mod fault_proxy;
 pub mod runtime_api;

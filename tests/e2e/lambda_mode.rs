@@ -1,5 +1,6 @@
 //! The shipped binaries under a Lambda Runtime API: the step answers, its errors keep their stable
 //! `errorType`, and the web app answers a Function URL request.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! The real `preview.asl.json` on the local engine with the real steps against moto. Every test
 //! ends with no instance of its stack left running.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use chrono::{Duration, Utc};
 use preview_e2e::{states_entered, Fault, Harness};

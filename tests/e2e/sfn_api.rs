@@ -1,4 +1,5 @@
 //! aws-sdk-sfn, unchanged, against the engine's served API running our workflow.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use chrono::{Duration, Utc};

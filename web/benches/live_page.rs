@@ -3,6 +3,7 @@
 //! target (≤ 100 ms, a constant number of AWS calls) is read off them, never asserted on time.
 //!
 //! Run with `cargo xtask bench` (it starts moto), or with `PREVIEW_VENV` set.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 #[path = "../tests/common/mod.rs"]
 mod common;

@@ -4,6 +4,7 @@
 //! goes to `web/tests/artifacts/browser/` (kept by CI as an artifact).
 //!
 //! `PREVIEW_CHROMEDRIVER` and `PREVIEW_CHROMIUM` override the Debian paths.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 mod common;
 

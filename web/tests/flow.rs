@@ -1,5 +1,6 @@
 //! The web app against the local Step Functions engine and moto: sign-in, validation, launch,
 //! extend by button and by signed link, forged links, stop, and the audit log.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The GitHub client against the replay of the recorded PRs and, for what the replay never
 //! answers (rate limits, outages, slowness), a small server with canned answers. No AWS needed.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
