@@ -20,21 +20,9 @@ pub const DEFINITION: &str = include_str!("../../statemachine/preview.asl.json")
 /// The state machine's name (the CDK app prefixes the stack name in AWS).
 pub const STATE_MACHINE_NAME: &str = "dspace-preview";
 
-/// The `${…FunctionArn}` placeholders of the definition and the step each one runs.
-pub const FUNCTION_PLACEHOLDERS: [(&str, &str); 8] = [
-    ("CheckCapacityFunctionArn", "check-capacity"),
-    ("LaunchFunctionArn", "launch"),
-    ("CheckHealthFunctionArn", "check-health"),
-    ("RecordUrlFunctionArn", "record-url"),
-    ("AwaitExpiryFunctionArn", "await-expiry"),
-    ("ExtendFunctionArn", "extend"),
-    ("ResumeWaitFunctionArn", "resume-wait"),
-    ("TerminateFunctionArn", "terminate"),
-];
-
 /// Substitutions naming local Lambda ARNs the way the CDK app names the real ones.
 pub fn substitutions(stack: &str) -> HashMap<String, String> {
-    FUNCTION_PLACEHOLDERS
+    registry::PLACEHOLDERS
         .iter()
         .map(|(key, step)| {
             (
@@ -154,7 +142,7 @@ mod tests {
             assert!(subs.contains_key(key), "unsubstituted placeholder {key}");
             rest = &rest[end..];
         }
-        for (_, step) in FUNCTION_PLACEHOLDERS {
+        for (_, step) in registry::PLACEHOLDERS {
             assert_eq!(registry::step_name(&format!("x-{step}")), Some(step));
         }
     }

@@ -1,4 +1,6 @@
 //! The dials of a deployment: defaults here, then the environment, then SSM overrides at run time.
+//! Each dial is declared once, in `dials!` below; the struct, the defaults, the keys, the
+//! parsing and the CDK's catalog (`cdk/lib/catalog.json`) all come from that declaration.
 
 use crate::domain::cost::{self, Usd};
 use crate::domain::names::Names;
@@ -6,57 +8,136 @@ use crate::domain::request::RequestRules;
 use crate::domain::ttl::Lifetime;
 use crate::error::StepError;
 
-/// Every dial. Each has a kebab-case key: `PREVIEW_<KEY>` in the environment and
-/// `/dspace-preview/<stack>/config/<key>` in SSM Parameter Store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
+/// Declares the dials: `field: Type, "key", when = default;`, where `when` is `run_time` for
+/// the dials operators may change through SSM and `deploy` for deployment structure. How a value
+/// is parsed follows its type ([`DialValue`]).
+macro_rules! dials {
+    (@run_time run_time) => { true };
+    (@run_time deploy) => { false };
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $ty:ty, $key:literal, $when:ident = $default:expr;
+    )*) => {
+        /// Every dial. Each has a kebab-case key: `PREVIEW_<KEY>` in the environment and
+        /// `/dspace-preview/<stack>/config/<key>` in SSM Parameter Store.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Config {
+            $(
+                $(#[doc = $doc])*
+                pub $field: $ty,
+            )*
+            /// Run-time dials that were set but could not be used (their defaults apply instead).
+            pub ignored_dials: Vec<IgnoredDial>,
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Config {
+                    $($field: $default,)*
+                    ignored_dials: Vec::new(),
+                }
+            }
+        }
+
+        /// Every dial, in the order the documentation lists them.
+        pub const DIALS: [Dial; [$($key),*].len()] = [$(Dial {
+            key: $key,
+            run_time: dials!(@run_time $when),
+            kind: <$ty as DialValue>::KIND,
+            doc: concat!($($doc),*),
+        }),*];
+
+        impl Config {
+            /// Parses `v` (trimmed) into the dial `key`; false when no dial has that key.
+            fn set_known(&mut self, key: &str, v: &str) -> Result<bool, StepError> {
+                match key {
+                    $($key => self.$field = DialValue::parse($key, v)?,)*
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+
+            /// The dial `key`'s value written the way [`Config::set`] reads it.
+            fn render(&self, key: &str) -> Option<String> {
+                match key {
+                    $($key => Some(self.$field.render()),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+dials! {
     /// The deployment's name (tags, parameter paths, log group).
-    pub stack: String,
+    stack: String, "stack", deploy = "dspace-preview".into();
     /// At most this many live previews.
-    pub max_live: u32,
+    max_live: u32, "max-live", run_time = 3;
     /// EC2 instance type.
-    pub instance_type: String,
+    // 4 vCPUs and 16 GB: the backend and UI builds run side by side (ami/README.md).
+    instance_type: String, "instance-type", run_time = "m7i.xlarge".into();
     /// SSM parameter holding the AMI id.
-    pub ami_parameter: String,
+    ami_parameter: String, "ami-parameter", deploy = "/dspace-preview/ami-id".into();
     /// Subnet to launch into (default VPC when unset).
-    pub subnet_id: Option<String>,
+    subnet_id: Option<String>, "subnet-id", deploy = None;
     /// Security groups of the instance.
-    pub security_group_ids: Vec<String>,
+    security_group_ids: Vec<String>, "security-group-ids", deploy = Vec::new();
     /// Instance profile name (SSM core + its own log group).
-    pub instance_profile: Option<String>,
+    instance_profile: Option<String>, "instance-profile", deploy = None;
     /// Try spot first, on-demand when spot has no capacity.
-    pub use_spot: bool,
+    use_spot: bool, "use-spot", run_time = false;
     /// TTL when a request names none.
-    pub default_ttl_minutes: u32,
+    default_ttl_minutes: u32, "default-ttl-minutes", run_time = 120;
     /// Shortest TTL.
-    pub min_ttl_minutes: u32,
+    min_ttl_minutes: u32, "min-ttl-minutes", deploy = 30;
     /// Hard maximum lifetime, extensions included.
-    pub max_lifetime_minutes: u32,
+    max_lifetime_minutes: u32, "max-lifetime-minutes", run_time = 480;
     /// The most a preview may take from launch to healthy; each preview's own deadline follows
     /// what it builds (`domain::boot_budget`), at most this.
-    pub health_deadline_minutes: u32,
+    health_deadline_minutes: u32, "health-deadline-minutes", run_time = 90;
     /// How long one health-check invocation keeps polling before reporting "not yet".
-    pub health_poll_budget_seconds: u64,
+    health_poll_budget_seconds: u64, "health-poll-budget-seconds", deploy = 600;
     /// Pause between two health checks within one invocation.
-    pub health_poll_interval_seconds: u64,
+    health_poll_interval_seconds: u64, "health-poll-interval-seconds", deploy = 20;
     /// Root volume size.
-    pub volume_gib: i32,
+    volume_gib: i32, "volume-gib", deploy = 60;
     /// The admin account's e-mail on every preview.
-    pub admin_email: String,
+    admin_email: String, "admin-email", deploy = "admin@preview.dspace.invalid".into();
     /// Backend environment keys a request may set (trailing `*` = prefix).
-    pub env_allowlist: Vec<String>,
+    env_allowlist: Vec<String>, "env-allowlist", run_time = [
+        "dspace__P__name",
+        "webui__P__*",
+        "researcher__D__profile__P__*",
+        "orcid__P__*",
+        "authority__P__*",
+        "identifiers__P__*",
+        "logging__P__level__P__*",
+    ]
+    .map(String::from)
+    .to_vec();
     /// The state machine whose executions own previews (the reaper checks them).
-    pub state_machine_arn: Option<String>,
+    state_machine_arn: Option<String>, "state-machine-arn", deploy = None;
     /// The instance's price per hour for cost estimates; the us-east-1 on-demand price when unset.
-    pub hourly_price_usd: Option<Usd>,
+    hourly_price_usd: Option<Usd>, "hourly-price-usd", run_time = None;
     /// How many previews one person may launch within an hour (the web app enforces it).
-    pub launches_per_user_per_hour: u32,
+    launches_per_user_per_hour: u32, "launches-per-user-per-hour", run_time = 4;
     /// How many previews may be launched within an hour in all (the web app enforces it).
-    pub launches_per_hour: u32,
+    launches_per_hour: u32, "launches-per-hour", run_time = 20;
     /// The ECR repository URI where instances keep built images (`…/preview-cache`); no cache when unset.
-    pub build_cache_repository: Option<String>,
-    /// Run-time dials that were set but could not be used (their defaults apply instead).
-    pub ignored_dials: Vec<IgnoredDial>,
+    build_cache_repository: Option<String>, "build-cache-repository", deploy = None;
+}
+
+/// What one dial is, apart from its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dial {
+    /// The kebab-case key (`max-live`).
+    pub key: &'static str,
+    /// Whether operators may change it at run time through SSM.
+    pub run_time: bool,
+    /// How its value is written: `text`, `number`, `bool`, `optional`, `list` or `dollars`.
+    pub kind: &'static str,
+    /// Its documentation.
+    pub doc: &'static str,
 }
 
 /// A run-time dial an operator set that could not be used, and why.
@@ -67,61 +148,6 @@ pub struct IgnoredDial {
     /// What is wrong with it.
     pub reason: String,
 }
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            stack: "dspace-preview".into(),
-            max_live: 3,
-            // 4 vCPUs and 16 GB: the backend and UI builds run side by side (ami/README.md).
-            instance_type: "m7i.xlarge".into(),
-            ami_parameter: "/dspace-preview/ami-id".into(),
-            subnet_id: None,
-            security_group_ids: Vec::new(),
-            instance_profile: None,
-            use_spot: false,
-            default_ttl_minutes: 120,
-            min_ttl_minutes: 30,
-            max_lifetime_minutes: 480,
-            health_deadline_minutes: 90,
-            health_poll_budget_seconds: 600,
-            health_poll_interval_seconds: 20,
-            volume_gib: 60,
-            admin_email: "admin@preview.dspace.invalid".into(),
-            env_allowlist: [
-                "dspace__P__name",
-                "webui__P__*",
-                "researcher__D__profile__P__*",
-                "orcid__P__*",
-                "authority__P__*",
-                "identifiers__P__*",
-                "logging__P__level__P__*",
-            ]
-            .map(String::from)
-            .to_vec(),
-            state_machine_arn: None,
-            hourly_price_usd: None,
-            launches_per_user_per_hour: 4,
-            launches_per_hour: 20,
-            build_cache_repository: None,
-            ignored_dials: Vec::new(),
-        }
-    }
-}
-
-/// The keys operators may change at run time through SSM (the rest is deployment structure).
-pub const RUNTIME_KEYS: [&str; 10] = [
-    "max-live",
-    "hourly-price-usd",
-    "launches-per-user-per-hour",
-    "launches-per-hour",
-    "instance-type",
-    "default-ttl-minutes",
-    "max-lifetime-minutes",
-    "health-deadline-minutes",
-    "use-spot",
-    "env-allowlist",
-];
 
 impl Config {
     /// Defaults overlaid with `PREVIEW_*` environment variables.
@@ -142,54 +168,14 @@ impl Config {
 
     /// Applies one dial by key; the error names the key and what it expects.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), StepError> {
-        let v = value.trim();
-        let opt = |v: &str| (!v.is_empty()).then(|| v.to_string());
-        let list = |v: &str| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        };
-        match key {
-            "stack" => self.stack = nonempty(key, v)?,
-            "max-live" => self.max_live = number(key, v)?,
-            "instance-type" => self.instance_type = nonempty(key, v)?,
-            "ami-parameter" => self.ami_parameter = nonempty(key, v)?,
-            "subnet-id" => self.subnet_id = opt(v),
-            "security-group-ids" => self.security_group_ids = list(v),
-            "instance-profile" => self.instance_profile = opt(v),
-            "use-spot" => self.use_spot = boolean(key, v)?,
-            "default-ttl-minutes" => self.default_ttl_minutes = number(key, v)?,
-            "min-ttl-minutes" => self.min_ttl_minutes = number(key, v)?,
-            "max-lifetime-minutes" => self.max_lifetime_minutes = number(key, v)?,
-            "health-deadline-minutes" => self.health_deadline_minutes = number(key, v)?,
-            "health-poll-budget-seconds" => self.health_poll_budget_seconds = number(key, v)?,
-            "health-poll-interval-seconds" => self.health_poll_interval_seconds = number(key, v)?,
-            "volume-gib" => self.volume_gib = number(key, v)?,
-            "admin-email" => self.admin_email = nonempty(key, v)?,
-            "env-allowlist" => self.env_allowlist = list(v),
-            "state-machine-arn" => self.state_machine_arn = opt(v),
-            "hourly-price-usd" => {
-                self.hourly_price_usd =
-                    match v {
-                        "" => None,
-                        v => Some(v.parse().map_err(|e| {
-                            StepError::Config(format!("dial hourly-price-usd: {e}"))
-                        })?),
-                    }
-            }
-            "launches-per-user-per-hour" => self.launches_per_user_per_hour = number(key, v)?,
-            "launches-per-hour" => self.launches_per_hour = number(key, v)?,
-            "build-cache-repository" => self.build_cache_repository = opt(v),
-            other => {
-                return Err(StepError::Config(format!(
-                    "unknown dial '{other}'; known: {}",
-                    ALL_KEYS.join(", ")
-                )))
-            }
+        if self.set_known(key, value.trim())? {
+            Ok(())
+        } else {
+            Err(StepError::Config(format!(
+                "unknown dial '{key}'; known: {}",
+                ALL_KEYS.join(", ")
+            )))
         }
-        Ok(())
     }
 
     /// Applies run-time overrides read from SSM (`name` is the full parameter name). An operator's
@@ -282,66 +268,184 @@ impl Config {
 }
 
 /// Every dial's key, in the order the documentation lists them.
-pub const ALL_KEYS: [&str; 22] = [
-    "stack",
-    "max-live",
-    "instance-type",
-    "ami-parameter",
-    "subnet-id",
-    "security-group-ids",
-    "instance-profile",
-    "use-spot",
-    "default-ttl-minutes",
-    "min-ttl-minutes",
-    "max-lifetime-minutes",
-    "health-deadline-minutes",
-    "health-poll-budget-seconds",
-    "health-poll-interval-seconds",
-    "volume-gib",
-    "admin-email",
-    "env-allowlist",
-    "state-machine-arn",
-    "hourly-price-usd",
-    "launches-per-user-per-hour",
-    "launches-per-hour",
-    "build-cache-repository",
-];
+pub const ALL_KEYS: [&str; DIALS.len()] = {
+    let mut keys = [""; DIALS.len()];
+    let mut i = 0;
+    while i < DIALS.len() {
+        keys[i] = DIALS[i].key;
+        i += 1;
+    }
+    keys
+};
+
+const RUNTIME_COUNT: usize = {
+    let (mut n, mut i) = (0, 0);
+    while i < DIALS.len() {
+        if DIALS[i].run_time {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
+
+/// The keys operators may change at run time through SSM (the rest is deployment structure).
+pub const RUNTIME_KEYS: [&str; RUNTIME_COUNT] = {
+    let mut keys = [""; RUNTIME_COUNT];
+    let (mut n, mut i) = (0, 0);
+    while i < DIALS.len() {
+        if DIALS[i].run_time {
+            keys[n] = DIALS[i].key;
+            n += 1;
+        }
+        i += 1;
+    }
+    keys
+};
+
+/// Every dial as the CDK app reads it: key, environment variable, run-time flag, kind, default
+/// (written the way the dial is set) and documentation.
+pub fn catalog_json() -> serde_json::Value {
+    let defaults = Config::default();
+    DIALS
+        .iter()
+        .map(|dial| {
+            serde_json::json!({
+                "key": dial.key,
+                "env": env_name(dial.key),
+                "runTime": dial.run_time,
+                "kind": dial.kind,
+                "default": defaults.render(dial.key).unwrap_or_default(),
+                "doc": dial.doc.trim(),
+            })
+        })
+        .collect()
+}
 
 /// `max-live` → `PREVIEW_MAX_LIVE`.
 pub fn env_name(key: &str) -> String {
     format!("PREVIEW_{}", key.replace('-', "_").to_ascii_uppercase())
 }
 
-fn nonempty(key: &str, v: &str) -> Result<String, StepError> {
-    if v.is_empty() {
-        Err(StepError::Config(format!(
-            "{} must not be empty",
-            env_name(key)
-        )))
-    } else {
-        Ok(v.to_string())
+/// How a dial's type is read from text and written back.
+trait DialValue: Sized {
+    /// What the catalog calls the kind.
+    const KIND: &'static str;
+    /// Parses a trimmed value; the error names the dial's environment variable.
+    fn parse(key: &str, v: &str) -> Result<Self, StepError>;
+    /// The value as [`DialValue::parse`] reads it.
+    fn render(&self) -> String;
+}
+
+impl DialValue for String {
+    const KIND: &'static str = "text";
+
+    fn parse(key: &str, v: &str) -> Result<Self, StepError> {
+        if v.is_empty() {
+            Err(StepError::Config(format!(
+                "{} must not be empty",
+                env_name(key)
+            )))
+        } else {
+            Ok(v.to_string())
+        }
+    }
+
+    fn render(&self) -> String {
+        self.clone()
     }
 }
 
-fn number<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, StepError> {
-    v.parse().map_err(|_| {
-        StepError::Config(format!(
-            "{} must be a whole number, got '{v}'",
-            env_name(key)
-        ))
-    })
-}
+impl DialValue for Option<String> {
+    const KIND: &'static str = "optional";
 
-fn boolean(key: &str, v: &str) -> Result<bool, StepError> {
-    match v {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" | "" => Ok(false),
-        _ => Err(StepError::Config(format!(
-            "{} must be true or false, got '{v}'",
-            env_name(key)
-        ))),
+    fn parse(_: &str, v: &str) -> Result<Self, StepError> {
+        Ok((!v.is_empty()).then(|| v.to_string()))
+    }
+
+    fn render(&self) -> String {
+        self.clone().unwrap_or_default()
     }
 }
+
+impl DialValue for Vec<String> {
+    const KIND: &'static str = "list";
+
+    fn parse(_: &str, v: &str) -> Result<Self, StepError> {
+        Ok(v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    fn render(&self) -> String {
+        self.join(",")
+    }
+}
+
+impl DialValue for bool {
+    const KIND: &'static str = "bool";
+
+    fn parse(key: &str, v: &str) -> Result<Self, StepError> {
+        match v {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" | "" => Ok(false),
+            _ => Err(StepError::Config(format!(
+                "{} must be true or false, got '{v}'",
+                env_name(key)
+            ))),
+        }
+    }
+
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl DialValue for Option<Usd> {
+    const KIND: &'static str = "dollars";
+
+    fn parse(key: &str, v: &str) -> Result<Self, StepError> {
+        match v {
+            "" => Ok(None),
+            v => {
+                Ok(Some(v.parse().map_err(|e| {
+                    StepError::Config(format!("dial {key}: {e}"))
+                })?))
+            }
+        }
+    }
+
+    /// `Usd` shows cents only; exact enough for a default, which is unset anyway.
+    fn render(&self) -> String {
+        self.map(|usd| usd.to_string()).unwrap_or_default()
+    }
+}
+
+/// Whole numbers of every width the dials use.
+macro_rules! whole_number_dials {
+    ($($t:ty),*) => {$(
+        impl DialValue for $t {
+            const KIND: &'static str = "number";
+
+            fn parse(key: &str, v: &str) -> Result<Self, StepError> {
+                v.parse().map_err(|_| {
+                    StepError::Config(format!(
+                        "{} must be a whole number, got '{v}'",
+                        env_name(key)
+                    ))
+                })
+            }
+
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+
+whole_number_dials!(u32, u64, i32);
 
 #[cfg(test)]
 mod tests {
@@ -426,6 +530,39 @@ mod tests {
             .reason
             .contains("min (30) <= default (10)"));
         c.check().unwrap();
+    }
+
+    #[test]
+    fn every_default_reads_back_as_itself() {
+        let defaults = Config::default();
+        for key in ALL_KEYS {
+            let mut c = Config::default();
+            let written = defaults.render(key).expect("a dial");
+            c.set(key, &written)
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert_eq!(c, defaults, "{key} written as '{written}'");
+        }
+    }
+
+    #[test]
+    fn the_run_time_dials_are_the_ones_operators_may_set() {
+        let mut keys = RUNTIME_KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "default-ttl-minutes",
+                "env-allowlist",
+                "health-deadline-minutes",
+                "hourly-price-usd",
+                "instance-type",
+                "launches-per-hour",
+                "launches-per-user-per-hour",
+                "max-lifetime-minutes",
+                "max-live",
+                "use-spot",
+            ]
+        );
     }
 
     #[test]
