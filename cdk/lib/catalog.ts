@@ -1,7 +1,30 @@
 /**
  * What the stack is made of, by name: the Lambda binaries, their timeouts, and the ASL
  * placeholders each one fills. One place, so the stack, the packaging script and the tests agree.
+ * The dials and the steps themselves come from catalog.json, which the Rust code generates
+ * (tasks/src/config.rs, tasks/src/registry.rs); only what the stack alone decides is stated here.
  */
+
+import catalog from './catalog.json';
+
+/** One dial of tasks/src/config.rs, as catalog.json describes it. */
+export interface DialSpec {
+  /** The kebab-case key (`max-live`). */
+  readonly key: string;
+  /** Its environment variable (`PREVIEW_MAX_LIVE`). */
+  readonly env: string;
+  /** Whether operators may change it at run time through SSM. */
+  readonly runTime: boolean;
+  /** How its value is written: text, number, bool, optional, list or dollars. */
+  readonly kind: string;
+  /** The steps' default, written the way the dial is set. */
+  readonly default: string;
+  /** Its documentation. */
+  readonly doc: string;
+}
+
+/** Every dial the steps read, in the order tasks/src/config.rs declares them. */
+export const DIALS: readonly DialSpec[] = catalog.dials;
 
 /** The tag every preview instance carries with the deployment name (tasks/src/domain/tags.rs). */
 export const STACK_TAG = 'dspace-preview:stack';
@@ -43,21 +66,31 @@ export interface StepSpec {
   readonly reservedConcurrency?: number;
 }
 
-/** The steps of the state machine and the reaper. */
-export const STEPS: readonly StepSpec[] = [
-  { bin: 'check-capacity', id: 'CheckCapacity', timeoutSeconds: 60, placeholder: 'CheckCapacityFunctionArn' },
-  { bin: 'launch', id: 'Launch', timeoutSeconds: 120, placeholder: 'LaunchFunctionArn' },
+/** What only the stack decides about each step, by binary name. */
+const STEP_FUNCTIONS: Record<string, Omit<StepSpec, 'bin' | 'placeholder'>> = {
+  'check-capacity': { id: 'CheckCapacity', timeoutSeconds: 60 },
+  launch: { id: 'Launch', timeoutSeconds: 120 },
   // Polls for up to health-poll-budget-seconds (600) per invocation; the ASL allows 900.
-  { bin: 'check-health', id: 'CheckHealth', timeoutSeconds: 840, placeholder: 'CheckHealthFunctionArn' },
-  { bin: 'record-url', id: 'RecordUrl', timeoutSeconds: 120, placeholder: 'RecordUrlFunctionArn' },
-  { bin: 'await-expiry', id: 'AwaitExpiry', timeoutSeconds: 60, placeholder: 'AwaitExpiryFunctionArn' },
-  { bin: 'extend', id: 'Extend', timeoutSeconds: 120, placeholder: 'ExtendFunctionArn' },
+  'check-health': { id: 'CheckHealth', timeoutSeconds: 840 },
+  'record-url': { id: 'RecordUrl', timeoutSeconds: 120 },
+  'await-expiry': { id: 'AwaitExpiry', timeoutSeconds: 60 },
+  extend: { id: 'Extend', timeoutSeconds: 120 },
   // Returns a preview to its wait after a failed extend: time math only, no AWS call.
-  { bin: 'resume-wait', id: 'ResumeWait', timeoutSeconds: 30, placeholder: 'ResumeWaitFunctionArn' },
+  'resume-wait': { id: 'ResumeWait', timeoutSeconds: 30 },
   // Ending previews and releasing slots must work when the account's concurrency is used up.
-  { bin: 'terminate', id: 'Terminate', timeoutSeconds: 120, placeholder: 'TerminateFunctionArn', reservedConcurrency: 5 },
-  { bin: 'reaper', id: 'Reaper', timeoutSeconds: 300, reservedConcurrency: 2 },
-];
+  terminate: { id: 'Terminate', timeoutSeconds: 120, reservedConcurrency: 5 },
+  reaper: { id: 'Reaper', timeoutSeconds: 300, reservedConcurrency: 2 },
+};
+
+/** The steps of the state machine and the reaper, in workflow order (catalog.json's). */
+export const STEPS: readonly StepSpec[] = catalog.steps.map(({ bin, placeholder }) => {
+  const facts = STEP_FUNCTIONS[bin];
+  if (!facts) throw new Error(`lib/catalog.json has a step '${bin}' that lib/catalog.ts gives no function (id, timeout)`);
+  return placeholder ? { bin, ...facts, placeholder } : { bin, ...facts };
+});
+for (const bin of Object.keys(STEP_FUNCTIONS)) {
+  if (!STEPS.some((s) => s.bin === bin)) throw new Error(`lib/catalog.ts gives a function to '${bin}', which lib/catalog.json does not know`);
+}
 
 /**
  * What the steps and the web app log (tasks/src/config.rs) when an operator's run-time dial is
@@ -73,7 +106,7 @@ export const WEB_BIN = 'dspace-preview-web';
 
 /**
  * The dials the stack writes to `/dspace-preview/<stack>/config/<key>`. Only run-time keys belong
- * there (tasks/src/config.rs RUNTIME_KEYS): any other key is ignored, with IGNORED_DIAL_LOG.
+ * there (`runTime` in catalog.json): any other key is ignored, with IGNORED_DIAL_LOG.
  */
 export const RUNTIME_PARAMETER_KEYS = [
   'max-live',
@@ -84,9 +117,15 @@ export const RUNTIME_PARAMETER_KEYS = [
   'use-spot',
 ] as const;
 
-/** `max-live` → `PREVIEW_MAX_LIVE` (tasks/src/config.rs env_name). */
+for (const key of RUNTIME_PARAMETER_KEYS) {
+  if (!DIALS.some((d) => d.key === key && d.runTime)) throw new Error(`'${key}' is not a run-time dial in lib/catalog.json; every step would ignore it`);
+}
+
+/** `max-live` → `PREVIEW_MAX_LIVE`; throws for a key no dial has, which every step would ignore. */
 export function envName(key: string): string {
-  return `PREVIEW_${key.replace(/-/g, '_').toUpperCase()}`;
+  const dial = DIALS.find((d) => d.key === key);
+  if (!dial) throw new Error(`no dial is called '${key}' in lib/catalog.json`);
+  return dial.env;
 }
 
 /**

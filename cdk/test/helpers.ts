@@ -183,14 +183,6 @@ export function instanceRoleId(json: any): string {
   return profiles[0][1].Properties.Roles[0].Ref;
 }
 
-/** Reads a `pub const NAME: [&str; N] = [ ... ];` array from a Rust file. */
-export function rustStrArray(file: string, name: string): string[] {
-  const text = fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
-  const m = text.match(new RegExp(`pub const ${name}: \\[&str; \\d+\\] = \\[([^\\]]*)\\]`));
-  if (!m) throw new Error(`${name} not found in ${file}`);
-  return [...m[1].matchAll(/"([^"]+)"/g)].map((x) => x[1]);
-}
-
 /** What the SSM agent on a preview instance needs for Run Command and Session Manager (the
  * tests' own list, so a change to the stack's is a change the tests see). */
 export const SSM_AGENT_ACTIONS = [

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 
-import { IGNORED_DIAL_LOG, RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN, envName } from '../lib/catalog';
+import catalog from '../lib/catalog.json';
+import { DIALS, IGNORED_DIAL_LOG, RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN } from '../lib/catalog';
 import {
   REPO_ROOT,
   defaultStack,
@@ -13,7 +14,6 @@ import {
   render,
   resourcesOfType,
   roleOfFunction,
-  rustStrArray,
   statements,
   synth,
 } from './helpers';
@@ -101,7 +101,7 @@ describe('stack', () => {
   });
 
   it('passes only dials tasks/src/config.rs knows, as PREVIEW_* variables', () => {
-    const known = new Set(rustStrArray('tasks/src/config.rs', 'ALL_KEYS').map(envName));
+    const known = new Set(DIALS.map((d) => d.env));
     for (const [, f] of resourcesOfType(json, 'AWS::Lambda::Function')) {
       const env = f.Properties.Environment.Variables;
       const web = f.Properties.FunctionName === 'dspace-preview-web';
@@ -118,15 +118,30 @@ describe('stack', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'dspace-preview' });
   });
 
+  it('gives every step of lib/catalog.json a function, and no other', () => {
+    assert.deepEqual(STEPS.map((s) => [s.bin, s.placeholder ?? null]), catalog.steps.map((s) => [s.bin, s.placeholder]));
+    for (const key of RUNTIME_PARAMETER_KEYS) assert.ok(DIALS.some((d) => d.key === key && d.runTime), key);
+  });
+
+  it('writes the steps\' own defaults for the run-time dials when the props set none', () => {
+    const config = resourcesOfType(json, 'AWS::SSM::Parameter')
+      .map(([, p]) => p.Properties)
+      .filter((p) => p.Name.startsWith('/dspace-preview/dspace-preview/config/'));
+    for (const p of config) {
+      const key = p.Name.split('/').pop();
+      assert.equal(p.Value, DIALS.find((d) => d.key === key)?.default, key);
+    }
+  });
+
   it('writes only run-time dials under /dspace-preview/<deployment>/config/', () => {
-    const runtime = new Set(rustStrArray('tasks/src/config.rs', 'RUNTIME_KEYS'));
+    const runtime = new Set(DIALS.filter((d) => d.runTime).map((d) => d.key));
     const params = resourcesOfType(json, 'AWS::SSM::Parameter').map(([, p]) => p.Properties);
     const config = params.filter((p) => p.Name.startsWith('/dspace-preview/dspace-preview/config/'));
     assert.equal(config.length, RUNTIME_PARAMETER_KEYS.length);
     const values: Record<string, string> = {};
     for (const p of config) {
       const key = p.Name.split('/').pop();
-      assert.ok(runtime.has(key), `${p.Name}: '${key}' is not in RUNTIME_KEYS; every step would ignore it`);
+      assert.ok(runtime.has(key), `${p.Name}: '${key}' is not a run-time dial; every step would ignore it`);
       values[key] = p.Value;
     }
     assert.deepEqual(values, {
