@@ -101,8 +101,8 @@ describe("the web app's SSM parameters", () => {
     // The paths granted above.
     assert.match(names, /format!\("\{\}\/users\/\{user_key\}\/launches", self\.parameter_root\(\)\)/);
     assert.match(names, /format!\("\/dspace-preview\/\{\}", self\.stack\)/);
-    assert.match(limits, /"\{\}\/launches\/", state\.config\.names\(\)\.parameter_root\(\)/);
-    assert.match(revocations, /"\{\}\/revoked-sessions\/",\s*state\.config\.names\(\)\.parameter_root\(\)/);
+    assert.match(limits, /"\{\}\/launches\/", state\.ctx\.base\.names\(\)\.parameter_root\(\)/);
+    assert.match(revocations, /"\{\}\/revoked-sessions\/",\s*state\.ctx\.base\.names\(\)\.parameter_root\(\)/);
     for (const [file, text] of [['web/src/limits.rs', limits], ['web/src/revocations.rs', revocations]]) {
       // The three operations granted: list (not recursive), create, delete in batches.
       assert.match(text, /\.get_parameters_by_path\(\)/, file);
