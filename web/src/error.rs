@@ -17,6 +17,9 @@ pub enum WebError {
         /// Where to return after signing in.
         next: String,
     },
+    /// A request that must prove where it comes from and did not (a webhook's signature).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
     /// A forged, expired or missing signature or CSRF token.
     #[error("forbidden: {0}")]
     Forbidden(String),
@@ -57,6 +60,7 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::SignIn { .. } => StatusCode::SEE_OTHER,
+            WebError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,

@@ -9,7 +9,7 @@
 //! API client), [`picker`] (PR lists and pairing, pure), [`choices`] (the form's PRs and the PR
 //! checks at launch), [`limits`] (the per-person and global launch limits), [`secrets`] (the link key and access code, from
 //! Secrets Manager in AWS), [`revocations`] (signed-out sessions), [`throttle`] (sign-in
-//! attempts).
+//! attempts), [`webhook`] (the GitHub webhook's signature, payload and `/preview` commands).
 
 pub mod audit;
 pub mod auth;
@@ -29,6 +29,7 @@ pub mod sign;
 pub mod state;
 pub mod throttle;
 pub mod time_to_url;
+pub mod webhook;
 pub mod workflow;
 
 pub use error::WebError;

@@ -151,25 +151,35 @@ impl KeySource {
     }
 
     async fn value(&self, secret: &Secret, what: &str) -> Result<String, WebError> {
-        let arn = match secret {
-            Secret::Value(v) => return Ok(v.clone()),
-            Secret::Arn(arn) => arn,
-        };
-        let client = self.client.as_ref().ok_or_else(|| {
-            WebError::Config(format!("{what}: no Secrets Manager client to read {arn}"))
-        })?;
-        let out = client
-            .get_secret_value()
-            .secret_id(arn)
-            .send()
-            .await
-            .or_aws(&format!("secretsmanager:GetSecretValue {arn}"))?;
-        out.secret_string().map(str::to_string).ok_or_else(|| {
-            WebError::Config(format!(
-                "{what}: the secret {arn} has no SecretString; store the value as text"
-            ))
-        })
+        read(self.client.as_ref(), secret, what).await
     }
+}
+
+/// A secret's value: the value itself, or the `SecretString` `client` reads for an ARN. `what`
+/// names the setting in errors.
+pub async fn read(
+    client: Option<&aws_sdk_secretsmanager::Client>,
+    secret: &Secret,
+    what: &str,
+) -> Result<String, WebError> {
+    let arn = match secret {
+        Secret::Value(v) => return Ok(v.clone()),
+        Secret::Arn(arn) => arn,
+    };
+    let client = client.ok_or_else(|| {
+        WebError::Config(format!("{what}: no Secrets Manager client to read {arn}"))
+    })?;
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .or_aws(&format!("secretsmanager:GetSecretValue {arn}"))?;
+    out.secret_string().map(str::to_string).ok_or_else(|| {
+        WebError::Config(format!(
+            "{what}: the secret {arn} has no SecretString; store the value as text"
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@ use crate::cached_builds::CachedBuilds;
 use crate::error::WebError;
 use crate::github::GitHub;
 use crate::revocations::Revocations;
-use crate::secrets::{KeySource, Secret, DEFAULT_CACHE};
+use crate::secrets::{read, KeySource, Secret, DEFAULT_CACHE};
 use crate::throttle::SigninThrottle;
 use crate::time_to_url::TimeToUrl;
+use crate::webhook::allowed::AllowedUsers;
+use crate::webhook::WebhookSettings;
 
 /// The GitHub API when `PREVIEW_GITHUB_API` is unset.
 pub const DEFAULT_GITHUB_API: &str = "https://api.github.com";
@@ -48,6 +50,8 @@ pub struct Settings {
     pub cached_builds: CachedBuilds,
     /// When each finished preview got its URL, for the past list.
     pub time_to_url: TimeToUrl,
+    /// The GitHub webhook's secret and allowed users; `None` turns the webhook off.
+    pub webhook: Option<WebhookSettings>,
 }
 
 impl Deref for AppState {
@@ -87,6 +91,24 @@ impl AppState {
         );
         // Fail at start, not at the first request, when a secret cannot be read or is unusable.
         keys.current().await?;
+        // The webhook secret is read once: GitHub has one secret per hook, so rotating it means
+        // changing the hook too, and a restart picks the new value up.
+        let webhook = match env("PREVIEW_GITHUB_WEBHOOK_SECRET_ARN")
+            .map(Secret::Arn)
+            .or_else(|| env("PREVIEW_GITHUB_WEBHOOK_SECRET").map(Secret::Value))
+        {
+            Some(secret) => {
+                let client = aws_sdk_secretsmanager::Client::new(&sdk);
+                let value = read(Some(&client), &secret, "PREVIEW_GITHUB_WEBHOOK_SECRET").await?;
+                Some(WebhookSettings {
+                    secret: value.into_bytes(),
+                    allowed_users: AllowedUsers::parse(
+                        &env("PREVIEW_GITHUB_ALLOWED_USERS").unwrap_or_default(),
+                    ),
+                })
+            }
+            None => None,
+        };
         Ok(AppState::new(Settings {
             ctx: Ctx::new(Clients::new(&sdk), config, region_of(&sdk)),
             state_machine_arn,
@@ -101,6 +123,7 @@ impl AppState {
             secure_cookies: env("PREVIEW_COOKIE_SECURE").is_some_and(|v| v == "true" || v == "1"),
             cached_builds: CachedBuilds::default(),
             time_to_url: TimeToUrl::default(),
+            webhook,
         }))
     }
 

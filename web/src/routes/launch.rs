@@ -16,6 +16,7 @@ use crate::auth::Session;
 use crate::choices;
 use crate::error::WebError;
 use crate::forms::LaunchForm;
+use crate::github::Pull;
 use crate::limits::{self, Claim};
 use crate::pages::{self, Home};
 use crate::state::AppState;
@@ -45,10 +46,10 @@ async fn home(State(state): State<AppState>, session: Session) -> Result<Html<St
 }
 
 /// Why the form comes back instead of a launch: the status and what the form says.
-struct Back(StatusCode, Message);
+pub(super) struct Back(pub(super) StatusCode, pub(super) Message);
 
 /// What the re-shown form says.
-enum Message {
+pub(super) enum Message {
     /// Something to fix.
     Error(String),
     /// A suggestion; nothing was wrong.
@@ -103,14 +104,14 @@ async fn form_back(
 
 /// A launch every check passed: the request, validated, and the launch-limit places it took
 /// (given back if the launch is refused after all).
-struct Admitted {
+pub(super) struct Admitted {
     request: PreviewRequest,
     valid: ValidRequest,
     claims: Vec<Claim>,
 }
 
 /// What the checks before a launch decided.
-enum Admission {
+pub(super) enum Admission {
     /// Launch it (boxed: a request is large, a refusal small).
     Admitted(Box<Admitted>),
     /// No launch: the form comes back with what to fix, or with a suggestion.
@@ -130,17 +131,15 @@ fn no_free_slot(max_live: u32) -> String {
     )
 }
 
-/// Every check before a launch, cheapest first: the form against the dials in force, the PRs on
-/// GitHub, the pairing suggestion, a free slot, then the launch limits (places taken only when
-/// all else passed, and given back if the capacity check refuses).
+/// Every check before a launch, cheapest first: the form against the dials in force, then
+/// [`admit_request`].
 async fn admit(
     state: &AppState,
     user: &str,
     overview: &Overview,
     form: &mut LaunchForm,
 ) -> Result<Admission, WebError> {
-    let config = &overview.config;
-    let rules = config.request_rules();
+    let rules = overview.config.request_rules();
     let request = match form
         .request(user)
         .and_then(|r| Ok(r.validate(&rules).map(|_| r)?))
@@ -148,6 +147,29 @@ async fn admit(
         Ok(request) => request,
         Err(e) => return refused(e, StatusCode::BAD_REQUEST).map(Admission::from),
     };
+    let paired = form.pairing_suggested();
+    admit_request(state, user, overview, request, |backend| {
+        (!paired).then(|| {
+            let text = form.suggest_backend(backend.number, &backend.base);
+            Back(StatusCode::OK, Message::Notice(text))
+        })
+    })
+    .await
+}
+
+/// The checks every launch passes, however it was asked for (the form, a PR comment): the PRs
+/// on GitHub, the pairing (`on_pairing` gets the backend PR a UI PR requires and may refuse with
+/// a suggestion), a free slot, then the launch limits (places taken only when all else passed,
+/// and given back if the capacity check refuses).
+pub(super) async fn admit_request(
+    state: &AppState,
+    user: &str,
+    overview: &Overview,
+    request: PreviewRequest,
+    on_pairing: impl FnOnce(&Pull) -> Option<Back>,
+) -> Result<Admission, WebError> {
+    let config = &overview.config;
+    let rules = config.request_rules();
     let (request, pairing) = match choices::check_prs(state, request).await {
         Ok(checked) => checked,
         Err(e) => return refused(e, StatusCode::BAD_REQUEST).map(Admission::from),
@@ -156,9 +178,8 @@ async fn admit(
         Ok(valid) => valid,
         Err(e) => return refused(e.into(), StatusCode::BAD_REQUEST).map(Admission::from),
     };
-    if let (Some(backend), false) = (pairing, form.pairing_suggested()) {
-        let text = form.suggest_backend(backend.number, &backend.base);
-        return Ok(Back(StatusCode::OK, Message::Notice(text)).into());
+    if let Some(back) = pairing.as_ref().and_then(on_pairing) {
+        return Ok(back.into());
     }
     if overview.live.len() >= config.max_live as usize {
         let text = no_free_slot(config.max_live);
@@ -173,6 +194,17 @@ async fn admit(
         }))),
         Err(e) => refused(e, StatusCode::TOO_MANY_REQUESTS).map(Admission::from),
     }
+}
+
+/// Starts an admitted launch under a fresh preview id; its places are given back when
+/// StartExecution fails.
+pub(super) async fn start(state: &AppState, admitted: &Admitted) -> Result<PreviewId, WebError> {
+    let id = PreviewId::generate(&admitted.valid, Utc::now(), rand::random());
+    if let Err(e) = workflow::start(state, &id, &admitted.request).await {
+        limits::release(state, &admitted.claims).await;
+        return Err(e);
+    }
+    Ok(id)
 }
 
 async fn launch(
@@ -190,21 +222,13 @@ async fn launch(
         return Ok(form_back(&state, &session, None, &form, back).await);
     }
     let overview = workflow::overview(&state).await?;
-    let Admitted {
-        request,
-        valid,
-        claims,
-    } = match admit(&state, &session.user, &overview, &mut form).await? {
+    let admitted = match admit(&state, &session.user, &overview, &mut form).await? {
         Admission::Admitted(admitted) => *admitted,
         Admission::FormBack(back) => {
             return Ok(form_back(&state, &session, Some(&overview), &form, back).await)
         }
     };
-    let id = PreviewId::generate(&valid, Utc::now(), rand::random());
-    if let Err(e) = workflow::start(&state, &id, &request).await {
-        limits::release(&state, &claims).await;
-        return Err(e);
-    }
+    let id = start(&state, &admitted).await?;
     // Say "launched" only once the capacity check took a slot; the workflow may still refuse.
     let answer = workflow::await_capacity(&state, &id, state.launch_answer_wait)
         .await
@@ -231,7 +255,7 @@ async fn launch(
         },
     };
     tracing::info!(preview = %id, by = %session.user, "refused by the capacity check");
-    limits::release(&state, &claims).await;
+    limits::release(&state, &admitted.claims).await;
     let back = Back(status, Message::Error(text));
     Ok(form_back(&state, &session, Some(&overview), &form, back).await)
 }

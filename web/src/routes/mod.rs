@@ -6,6 +6,7 @@ mod links;
 mod notices;
 mod preview;
 mod session;
+mod webhook;
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::HeaderValue;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(preview::routes())
         .merge(actions::routes())
         .merge(links::routes())
+        .merge(webhook::routes())
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }

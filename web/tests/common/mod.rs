@@ -22,6 +22,8 @@ use preview_tasks::{Clients, Config, Ctx};
 use preview_web::github::GitHub;
 use preview_web::secrets::KeySource;
 use preview_web::state::Settings;
+use preview_web::webhook::allowed::AllowedUsers;
+use preview_web::webhook::WebhookSettings;
 use preview_web::{router, AppState};
 
 /// The key the tests' app signs sessions and links with.
@@ -29,6 +31,12 @@ pub const SIGNING_KEY: [u8; 32] = [9u8; 32];
 
 /// The access code the tests sign in with.
 pub const ACCESS_CODE: &str = "dspace rocks";
+
+/// The secret the tests' GitHub webhook deliveries are signed with.
+pub const WEBHOOK_SECRET: &str = "webhook secret";
+
+/// The logins the tests' webhook accepts commands from.
+pub const WEBHOOK_USERS: &str = "alice, Maintainer-Mo";
 
 /// Counts every request the SDK clients send (retries included).
 #[derive(Debug, Clone, Default)]
@@ -190,6 +198,10 @@ fn settings(ctx: Ctx, arn: &str, github_api: &str) -> Settings {
         secure_cookies: false,
         cached_builds: Default::default(),
         time_to_url: Default::default(),
+        webhook: Some(WebhookSettings {
+            secret: WEBHOOK_SECRET.as_bytes().to_vec(),
+            allowed_users: AllowedUsers::parse(WEBHOOK_USERS),
+        }),
     }
 }
 
@@ -214,6 +226,18 @@ impl World {
             .await
             .expect("parked in time")
             .unwrap();
+    }
+
+    /// Waits until the preview's execution has ended.
+    pub async fn ended(&self, id: &str) {
+        let arn = self.state.execution_arn(id);
+        tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            self.engine.wait_for_completion(&arn),
+        )
+        .await
+        .expect("ended in time")
+        .unwrap();
     }
 
     /// Our instances that still run.

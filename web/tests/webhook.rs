@@ -1,0 +1,213 @@
+//! The GitHub webhook against the local engine and moto: signed `/preview` comments start and
+//! stop previews; unsigned, forged, replayed, unallowed, issue and malformed ones do nothing.
+#![allow(clippy::unwrap_used, reason = "test code: an unwrap is an assertion")]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::{world, World, WEBHOOK_SECRET};
+use preview_tasks::domain::request::ExecutionInput;
+use preview_web::webhook::signature;
+use tower::ServiceExt;
+
+/// How a test delivery is signed.
+enum Sig {
+    /// With the webhook's secret.
+    Good,
+    /// With another secret.
+    Forged,
+    /// Not at all.
+    Missing,
+}
+
+/// A recorded payload from `fixtures/github/webhooks`.
+fn payload(name: &str) -> Vec<u8> {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/github/webhooks")
+        .join(name);
+    std::fs::read(&path).unwrap()
+}
+
+impl World {
+    /// Delivers the fixture `name` as GitHub would; returns the status and the answer's text.
+    async fn deliver(&self, name: &str, delivery: &str, sig: Sig) -> (StatusCode, String) {
+        let body = payload(name);
+        let mut req = Request::post("/github/webhook")
+            .header("content-type", "application/json")
+            .header("x-github-event", "issue_comment")
+            .header("x-github-delivery", delivery)
+            .header("user-agent", "GitHub-Hookshot/044aadd");
+        match sig {
+            Sig::Good => {
+                req = req.header(
+                    signature::HEADER,
+                    signature::sign(WEBHOOK_SECRET.as_bytes(), &body),
+                )
+            }
+            Sig::Forged => req = req.header(signature::HEADER, signature::sign(b"guessed", &body)),
+            Sig::Missing => {}
+        }
+        let response = self
+            .app
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    /// Delivers the fixture `name`, signed, and expects it acted on; returns the answer's text.
+    async fn acted_on(&self, name: &str, delivery: &str) -> String {
+        let (status, text) = self.deliver(name, delivery, Sig::Good).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{name}: {text}");
+        text
+    }
+
+    /// The execution inputs of every preview started so far.
+    async fn inputs(&self) -> Vec<ExecutionInput> {
+        let sfn = &self.aws.sfn;
+        let listed = sfn
+            .list_executions()
+            .state_machine_arn(&self.state.state_machine_arn)
+            .send()
+            .await
+            .unwrap();
+        let mut inputs = Vec::new();
+        for ex in listed.executions() {
+            let described = sfn
+                .describe_execution()
+                .execution_arn(ex.execution_arn())
+                .send()
+                .await
+                .unwrap();
+            inputs.push(serde_json::from_str(described.input().unwrap()).unwrap());
+        }
+        inputs
+    }
+}
+
+/// The preview id in a "started preview …" answer.
+fn started_id(text: &str) -> String {
+    text.strip_prefix("started preview ")
+        .unwrap_or_else(|| panic!("not started: {text}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_signed_preview_comment_starts_a_preview_and_stop_stops_it() {
+    let w = world().await;
+    let text = w
+        .acted_on("preview_on_pr.json", "11111111-aaaa-4bbb-8ccc-000000000001")
+        .await;
+    let id = started_id(&text);
+    let inputs = w.inputs().await;
+    assert_eq!(inputs.len(), 1);
+    let input = &inputs[0];
+    assert_eq!(input.preview_id.as_str(), id);
+    assert_eq!(input.request.requester, "alice");
+    assert_eq!(input.request.ttl_minutes, Some(60));
+    assert_eq!(input.request.sources.len(), 1);
+    assert_eq!(input.request.sources[0].repo, "DSpace/DSpace");
+    assert_eq!(input.request.sources[0].pr, Some(9876));
+    // The PR was checked on GitHub as the form's launches are.
+    assert_eq!(input.request.sources[0].base.as_deref(), Some("main"));
+
+    w.submitted(&id, 1).await;
+    let text = w
+        .acted_on("stop_on_pr.json", "11111111-aaaa-4bbb-8ccc-000000000002")
+        .await;
+    assert!(text.contains(&id), "{text}");
+    w.ended(&id).await;
+    let arn = w.state.execution_arn(&id);
+    let history = w.engine.history(&arn).unwrap();
+    // The stop is the callback AwaitExpiry's task succeeded with.
+    let stopped_by_alice = history.iter().any(|e| {
+        e.event_type == "TaskSucceeded"
+            && e.details["output"]
+                .as_str()
+                .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
+                .is_some_and(|o| o["action"] == "stop" && o["by"] == "alice")
+    });
+    assert!(stopped_by_alice, "{history:?}");
+    assert_eq!(w.executions().await, 1, "a stop starts nothing");
+}
+
+#[tokio::test]
+async fn bad_or_missing_signatures_are_401_and_do_nothing() {
+    let w = world().await;
+    for (sig, delivery) in [
+        (Sig::Forged, "22222222-aaaa-4bbb-8ccc-000000000001"),
+        (Sig::Missing, "22222222-aaaa-4bbb-8ccc-000000000002"),
+    ] {
+        let calls = w.calls.count();
+        let (status, text) = w.deliver("preview_on_pr.json", delivery, sig).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{text}");
+        assert_eq!(
+            w.calls.count(),
+            calls,
+            "no AWS call for an unsigned delivery"
+        );
+    }
+    assert!(w.github_log.hits().is_empty(), "no GitHub call either");
+    assert_eq!(w.executions().await, 0);
+    // Nothing was recorded either: the same delivery, signed, is acted on.
+    w.acted_on("preview_on_pr.json", "22222222-aaaa-4bbb-8ccc-000000000001")
+        .await;
+}
+
+#[tokio::test]
+async fn a_replayed_delivery_starts_nothing_the_second_time() {
+    let w = world().await;
+    let delivery = "33333333-aaaa-4bbb-8ccc-000000000001";
+    w.acted_on("preview_on_pr.json", delivery).await;
+    let (status, text) = w.deliver("preview_on_pr.json", delivery, Sig::Good).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("handled"), "{text}");
+    assert_eq!(w.executions().await, 1);
+}
+
+#[tokio::test]
+async fn strangers_issues_and_malformed_commands_start_nothing() {
+    let w = world().await;
+    for (fixture, says) in [
+        ("preview_by_stranger.json", "not allowed"),
+        ("preview_on_issue.json", "not a new comment on a PR"),
+        ("preview_bad_ttl.json", "`ttl=abc` is not a whole number"),
+    ] {
+        let calls = w.calls.count();
+        let (status, text) = w
+            .deliver(fixture, "44444444-aaaa-4bbb-8ccc-000000000001", Sig::Good)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{fixture}: {text}");
+        assert!(text.contains(says), "{fixture}: {text}");
+        assert_eq!(w.calls.count(), calls, "{fixture}: no AWS call");
+    }
+    assert!(w.github_log.hits().is_empty());
+    assert_eq!(w.executions().await, 0);
+}
+
+#[tokio::test]
+async fn without_a_secret_there_is_no_webhook() {
+    let w = world().await;
+    let mut settings = w.settings();
+    settings.webhook = None;
+    let app = preview_web::router(preview_web::AppState::new(settings));
+    let body = payload("preview_on_pr.json");
+    let req = Request::post("/github/webhook")
+        .header("x-github-event", "issue_comment")
+        .header("x-github-delivery", "55555555-aaaa-4bbb-8ccc-000000000001")
+        .header(
+            signature::HEADER,
+            signature::sign(WEBHOOK_SECRET.as_bytes(), &body),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let response = app.oneshot(req).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(w.executions().await, 0);
+}
