@@ -211,3 +211,62 @@ async fn without_a_secret_there_is_no_webhook() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert_eq!(w.executions().await, 0);
 }
+
+#[tokio::test]
+async fn extend_reaches_the_prs_live_preview() {
+    let w = world().await;
+    let text = w
+        .acted_on("preview_on_pr.json", "66666666-aaaa-4bbb-8ccc-000000000001")
+        .await;
+    let id = started_id(&text);
+    w.submitted(&id, 1).await;
+    let text = w
+        .acted_on("extend_on_pr.json", "66666666-aaaa-4bbb-8ccc-000000000002")
+        .await;
+    assert_eq!(text, format!("preview {id} done"));
+    w.submitted(&id, 2).await;
+    let preview = preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap();
+    let extends = preview_web::workflow::extends_recorded(&w.state, &preview)
+        .await
+        .unwrap();
+    assert_eq!(extends, 1);
+}
+
+#[tokio::test]
+async fn a_ui_pr_is_paired_only_when_the_comment_says_with() {
+    let w = world().await;
+    let (status, text) = w
+        .deliver(
+            "preview_ui_alone.json",
+            "77777777-aaaa-4bbb-8ccc-000000000001",
+            Sig::Good,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        text.contains("/preview with DSpace/DSpace#9876"),
+        "the required backend PR is suggested: {text}"
+    );
+    assert_eq!(w.executions().await, 0);
+
+    w.acted_on(
+        "preview_ui_with_backend.json",
+        "77777777-aaaa-4bbb-8ccc-000000000002",
+    )
+    .await;
+    let inputs = w.inputs().await;
+    assert_eq!(inputs.len(), 1);
+    let prs: Vec<(&str, Option<u64>)> = inputs[0]
+        .request
+        .sources
+        .iter()
+        .map(|s| (s.repo.as_str(), s.pr))
+        .collect();
+    assert_eq!(
+        prs,
+        [
+            ("DSpace/dspace-angular", Some(4321)),
+            ("DSpace/DSpace", Some(9876))
+        ]
+    );
+}
