@@ -270,3 +270,32 @@ async fn a_ui_pr_is_paired_only_when_the_comment_says_with() {
         ]
     );
 }
+
+#[tokio::test]
+async fn delivery_records_older_than_githubs_redelivery_window_are_deleted() {
+    let w = world().await;
+    let root = w.state.ctx.base.names().parameter_root();
+    let old = format!("{root}/webhook-deliveries/88888888-aaaa-4bbb-8ccc-000000000001");
+    let recent = format!("{root}/webhook-deliveries/88888888-aaaa-4bbb-8ccc-000000000002");
+    let four_days_ago = chrono::Utc::now() - chrono::Duration::days(4);
+    for (name, at) in [(&old, four_days_ago), (&recent, chrono::Utc::now())] {
+        w.aws
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value(at.to_rfc3339())
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    w.acted_on("preview_on_pr.json", "88888888-aaaa-4bbb-8ccc-000000000003")
+        .await;
+    let left =
+        preview_tasks::parameters::names_under(&w.aws.ssm, &format!("{root}/webhook-deliveries/"))
+            .await
+            .unwrap();
+    assert!(!left.contains(&old), "{left:?}");
+    assert!(left.contains(&recent), "{left:?}");
+    assert_eq!(left.len(), 2, "{left:?}");
+}
