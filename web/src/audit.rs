@@ -2,10 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use preview_tasks::domain::phase::Phase;
+use preview_tasks::domain::request::{ExecutionInput, SourceInput};
 use preview_tasks::domain::states;
 use preview_tasks::steps::extend::ExtendOutput;
-use preview_tasks::steps::health::{HealthOutput, PhaseTiming, RunningImages};
-use serde_json::Value;
+use preview_tasks::steps::health::{HealthOutput, HealthStatus, PhaseTiming, RunningImages};
+use preview_tasks::steps::resume_wait::ResumedExpiry;
+use preview_tasks::steps::terminate::Summary;
+use preview_tasks::steps::types::{Callback, CaughtError, Ready};
+use serde::de::DeserializeOwned;
 
 /// The parts of a Step Functions history event the audit log reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,27 +39,19 @@ pub struct Entry {
     pub what: String,
 }
 
-fn json(s: &Option<String>) -> Value {
-    s.as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or(Value::Null)
-}
-
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+/// A task's or execution's output read as the step's own output type; `None` when there is none
+/// or it has another shape (a history written by another version).
+fn parsed<T: DeserializeOwned>(raw: &Option<String>) -> Option<T> {
+    raw.as_deref().and_then(|o| serde_json::from_str(o).ok())
 }
 
 /// What a request asked for, e.g. `DSpace/DSpace#9876, DSpace/dspace-angular branch main`.
-fn describe_sources(request: &Value) -> String {
-    let sources: Vec<String> = request
-        .get("sources")
-        .and_then(Value::as_array)
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
+fn describe_sources(sources: &[SourceInput]) -> String {
+    let sources: Vec<String> = sources
         .iter()
         .map(|s| {
-            let repo = text(s, "repo").unwrap_or("?");
-            match (s.get("pr").and_then(Value::as_u64), text(s, "branch")) {
+            let repo = &s.repo;
+            match (s.pr, s.branch.as_deref().filter(|b| !b.is_empty())) {
                 (Some(n), _) => format!("{repo}#{n}"),
                 (None, Some(b)) => format!("{repo} branch {b}"),
                 (None, None) => repo.to_string(),
@@ -87,46 +83,31 @@ fn task_kind(kind: &str) -> &str {
     }
 }
 
-/// The preview's URLs (label, URL) once the RecordUrl step has recorded them.
-pub fn urls(events: &[Event]) -> Vec<(&'static str, String)> {
-    let mut state = "";
+/// The outputs of every successful task of `state`, oldest first, as that step's output type.
+fn outputs_of<T: DeserializeOwned>(events: &[Event], state: &str) -> Vec<T> {
+    let mut current = "";
     let mut found = Vec::new();
     for e in events {
         if e.kind.ends_with("StateEntered") {
-            state = e.state.as_deref().unwrap_or_default();
-        } else if task_kind(&e.kind) == "TaskSucceeded" && state == states::RECORD_URL {
-            let out = json(&e.output);
-            found = [("UI", "ui_url"), ("REST API", "rest_url")]
-                .into_iter()
-                .filter_map(|(label, key)| {
-                    text(&out, key)
-                        .or_else(|| out.pointer(&format!("/urls/{key}")).and_then(Value::as_str))
-                        .map(|u| (label, u.to_string()))
-                })
-                .collect();
+            current = e.state.as_deref().unwrap_or_default();
+        } else if task_kind(&e.kind) == "TaskSucceeded" && current == state {
+            found.extend(parsed::<T>(&e.output));
         }
     }
     found
 }
 
+/// The preview's URLs (label, URL) once the RecordUrl step has recorded them.
+pub fn urls(events: &[Event]) -> Vec<(&'static str, String)> {
+    outputs_of::<Ready>(events, states::RECORD_URL)
+        .pop()
+        .map(|r| vec![("UI", r.ui_url), ("REST API", r.rest_url)])
+        .unwrap_or_default()
+}
+
 /// The outputs of the health checks, oldest first.
 fn health_reports(events: &[Event]) -> Vec<HealthOutput> {
-    let mut state = "";
-    let mut found = Vec::new();
-    for e in events {
-        if e.kind.ends_with("StateEntered") {
-            state = e.state.as_deref().unwrap_or_default();
-        } else if task_kind(&e.kind) == "TaskSucceeded" && state == states::CHECK_HEALTH {
-            if let Some(h) = e
-                .output
-                .as_deref()
-                .and_then(|o| serde_json::from_str::<HealthOutput>(o).ok())
-            {
-                found.push(h);
-            }
-        }
-    }
-    found
+    outputs_of(events, states::CHECK_HEALTH)
 }
 
 /// Which image each side runs, from the latest health check that reported them.
@@ -157,68 +138,62 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
     let mut log = Vec::new();
     for e in events {
         let what = match task_kind(&e.kind) {
-            "ExecutionStarted" => {
-                let input = json(&e.input);
-                let request = input.get("request").cloned().unwrap_or(Value::Null);
-                let who = text(&request, "requester").unwrap_or("someone");
-                let ttl = request
-                    .get("ttl_minutes")
-                    .and_then(Value::as_u64)
-                    .map(|m| format!(", TTL {m} minutes"))
-                    .unwrap_or_default();
-                Some(format!(
-                    "launched by {who}: {}{ttl}",
-                    describe_sources(&request)
-                ))
-            }
+            "ExecutionStarted" => Some(match parsed::<ExecutionInput>(&e.input) {
+                Some(ExecutionInput { request, .. }) => {
+                    let who = Some(request.requester.as_str())
+                        .filter(|r| !r.is_empty())
+                        .unwrap_or("someone");
+                    let ttl = request
+                        .ttl_minutes
+                        .map(|m| format!(", TTL {m} minutes"))
+                        .unwrap_or_default();
+                    format!(
+                        "launched by {who}: {}{ttl}",
+                        describe_sources(&request.sources)
+                    )
+                }
+                None => "launched (with an input this version cannot read)".into(),
+            }),
             kind if kind.ends_with("StateEntered") => {
                 state = e.state.clone().unwrap_or_default();
                 None
             }
             "TaskSucceeded" if state == states::AWAIT_EXPIRY => {
-                let out = json(&e.output);
-                let by = text(&out, "by").unwrap_or("someone");
-                match text(&out, "action") {
+                match parsed::<Callback>(&e.output) {
                     // The Extend step's result says what was granted; the request is kept for it.
-                    Some("extend") => {
-                        asked = out.get("minutes").and_then(Value::as_u64);
+                    Some(Callback::Extend { minutes, .. }) => {
+                        asked = Some(u64::from(minutes));
                         None
                     }
-                    Some("stop") => Some(format!("stop requested by {by}")),
-                    other => Some(format!("callback '{}' by {by}", other.unwrap_or("?"))),
+                    Some(stop @ Callback::Stop { .. }) => Some(format!(
+                        "stop requested by {}",
+                        stop.by().unwrap_or("someone")
+                    )),
+                    None => Some("a callback this version cannot read (treated as a stop)".into()),
                 }
             }
-            "TaskSucceeded" if state == states::EXTEND => e
-                .output
-                .as_deref()
-                .and_then(|o| serde_json::from_str::<ExtendOutput>(o).ok())
-                .map(|out| extend_text(&out, asked.take())),
-            "TaskSucceeded" if state == states::CHECK_HEALTH => {
-                let out = json(&e.output);
-                (text(&out, "status") == Some("stopped")).then(|| {
+            "TaskSucceeded" if state == states::EXTEND => {
+                parsed::<ExtendOutput>(&e.output).map(|out| extend_text(&out, asked.take()))
+            }
+            "TaskSucceeded" if state == states::CHECK_HEALTH => parsed::<HealthOutput>(&e.output)
+                .filter(|h| h.status == HealthStatus::Stopped)
+                .map(|h| {
                     format!(
                         "stopped by {} while building",
-                        text(&out, "stopped_by").unwrap_or("someone")
+                        h.stopped_by.as_deref().unwrap_or("someone")
                     )
-                })
-            }
+                }),
             "TaskSucceeded" if state == states::RECORD_URL => {
-                let out = json(&e.output);
-                let url = text(&out, "ui_url")
-                    .or_else(|| out.pointer("/urls/ui_url").and_then(Value::as_str));
-                Some(match url {
-                    Some(url) => format!("ready at {url}"),
+                Some(match parsed::<Ready>(&e.output) {
+                    Some(ready) => format!("ready at {}", ready.ui_url),
                     None => "ready".into(),
                 })
             }
-            "TaskSucceeded" if state == states::RESUME_WAIT => {
-                let out = json(&e.output);
-                Some(
-                    text(&out, "note")
-                        .unwrap_or("back to the wait, expiry unchanged")
-                        .to_string(),
-                )
-            }
+            "TaskSucceeded" if state == states::RESUME_WAIT => Some(
+                parsed::<ResumedExpiry>(&e.output)
+                    .map(|r| r.note)
+                    .unwrap_or_else(|| "back to the wait, expiry unchanged".into()),
+            ),
             "TaskSucceeded"
                 if matches!(
                     state.as_str(),
@@ -228,11 +203,8 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
                         | states::RELEASE_SLOT
                 ) =>
             {
-                let out = json(&e.output);
-                let ids: Vec<&str> = out
-                    .get("terminated")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                let ids = parsed::<Summary>(&e.output)
+                    .map(|s| s.terminated)
                     .unwrap_or_default();
                 Some(match ids.as_slice() {
                     [] => "nothing left to terminate".to_string(),
@@ -241,14 +213,13 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
             }
             "TaskTimedOut" if state == states::AWAIT_EXPIRY => Some("the TTL ran out".into()),
             "TaskFailed" | "TaskTimedOut" => Some(format!("step {state} failed: {}", failure(e))),
-            "ExecutionSucceeded" => {
-                let out = json(&e.output);
-                let outcome = text(&out, "outcome").unwrap_or("ended");
-                Some(match text(&out, "detail") {
-                    Some(detail) => format!("ended ({outcome}): {detail}"),
-                    None => format!("ended ({outcome})"),
-                })
-            }
+            "ExecutionSucceeded" => Some(match parsed::<Summary>(&e.output) {
+                Some(Summary {
+                    outcome, detail, ..
+                }) if !detail.is_empty() => format!("ended ({outcome}): {detail}"),
+                Some(Summary { outcome, .. }) => format!("ended ({outcome})"),
+                None => "ended".into(),
+            }),
             "ExecutionFailed" => Some(format!("failed: {}", failure(e))),
             "ExecutionAborted" => Some(format!("aborted through Step Functions: {}", failure(e))),
             "ExecutionTimedOut" => Some("the execution timed out".into()),
@@ -283,20 +254,7 @@ pub fn extend_text(out: &ExtendOutput, asked: Option<u64>) -> String {
 
 /// The results of the Extend step, oldest first.
 pub fn extends(events: &[Event]) -> Vec<ExtendOutput> {
-    let mut state = "";
-    let mut found = Vec::new();
-    for e in events {
-        if e.kind.ends_with("StateEntered") {
-            state = e.state.as_deref().unwrap_or_default();
-        } else if task_kind(&e.kind) == "TaskSucceeded" && state == states::EXTEND {
-            found.extend(
-                e.output
-                    .as_deref()
-                    .and_then(|o| serde_json::from_str::<ExtendOutput>(o).ok()),
-            );
-        }
-    }
-    found
+    outputs_of(events, states::EXTEND)
 }
 
 /// What the capacity check of a preview answered.
@@ -322,16 +280,14 @@ pub fn capacity(events: &[Event]) -> Option<Capacity> {
     let mut state = "";
     let mut failed: Option<&Event> = None;
     let refusal = |e: &Event| {
+        let error = e.error.clone().unwrap_or_else(|| e.kind.clone());
         // A Lambda's cause is its `{"errorType", "errorMessage"}`; show the message.
-        let cause = e.cause.clone().unwrap_or_default();
-        let message = serde_json::from_str::<Value>(&cause)
-            .ok()
-            .and_then(|v| text(&v, "errorMessage").map(str::to_string))
-            .unwrap_or(cause);
-        Capacity::Refused {
-            error: e.error.clone().unwrap_or_else(|| e.kind.clone()),
-            message,
+        let message = CaughtError {
+            error: error.clone(),
+            cause: e.cause.clone().unwrap_or_default(),
         }
+        .reason();
+        Capacity::Refused { error, message }
     };
     for e in events {
         match task_kind(&e.kind) {
@@ -398,6 +354,42 @@ mod tests {
         e
     }
 
+    /// RecordUrl's output, as the step writes it.
+    fn ready_output() -> String {
+        serde_json::to_string(&Ready {
+            public_dns: "x".into(),
+            ui_url: "http://x/".into(),
+            rest_url: "http://x/server".into(),
+            ready_at: at(20),
+            expiry: preview_tasks::steps::types::Expiry {
+                expires_at: at(59),
+                seconds_left: 3600,
+            },
+        })
+        .unwrap()
+    }
+
+    /// Terminate's output (also the execution's), as the step writes it.
+    fn summary_output(detail: &str, terminated: &[&str]) -> String {
+        serde_json::to_string(&Summary {
+            preview_id: preview_tasks::domain::preview_id::PreviewId::parse(
+                "dsp-b1-202611281200-0001",
+            )
+            .unwrap(),
+            outcome: preview_tasks::steps::terminate::Outcome::Stopped,
+            detail: detail.into(),
+            instance_id: Some("i-0abc".into()),
+            ui_url: None,
+            rest_url: None,
+            launched_at: None,
+            ready_at: None,
+            ended_at: at(41),
+            terminated: terminated.iter().map(|s| s.to_string()).collect(),
+            released_slots: Vec::new(),
+        })
+        .unwrap()
+    }
+
     fn history() -> Vec<Event> {
         vec![
             Event {
@@ -408,7 +400,7 @@ mod tests {
             entered("Launch", 1),
             entered("CheckHealth", 2),
             entered("RecordUrl", 20),
-            with_output(ev("TaskSucceeded", 20), r#"{"ui_url":"http://x/"}"#),
+            with_output(ev("TaskSucceeded", 20), &ready_output()),
             entered("AwaitExpiry", 20),
             with_output(ev("TaskSucceeded", 30), r#"{"action":"extend","minutes":30,"by":"bob"}"#),
             entered("Extend", 30),
@@ -421,9 +413,12 @@ mod tests {
             entered("Terminate", 40),
             with_output(
                 ev("LambdaFunctionSucceeded", 41),
-                r#"{"outcome":"stopped","terminated":["i-0abc"]}"#,
+                &summary_output("stopped by carol", &["i-0abc"]),
             ),
-            with_output(ev("ExecutionSucceeded", 41), r#"{"outcome":"stopped","detail":"stopped by carol"}"#),
+            with_output(
+                ev("ExecutionSucceeded", 41),
+                &summary_output("stopped by carol", &["i-0abc"]),
+            ),
         ]
     }
 
@@ -659,10 +654,7 @@ mod tests {
     fn lambda_function_events_read_like_task_events() {
         let h = vec![
             entered("RecordUrl", 20),
-            with_output(
-                ev("LambdaFunctionSucceeded", 20),
-                r#"{"ui_url":"http://x/","rest_url":"http://x/server"}"#,
-            ),
+            with_output(ev("LambdaFunctionSucceeded", 20), &ready_output()),
             entered("Launch", 21),
             Event {
                 error: Some("Throttled".into()),

@@ -46,6 +46,16 @@ pub enum Outcome {
     Failed,
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Expired => "expired",
+            Outcome::Stopped => "stopped",
+            Outcome::Failed => "failed",
+        })
+    }
+}
+
 /// The execution's output: how the preview ended and what it was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
