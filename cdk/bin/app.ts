@@ -77,6 +77,7 @@ const props: PreviewStackProps = {
   logRetentionDays: num('logRetentionDays'),
   alarmEmail: str('alarmEmail'),
   githubTokenSecretName: str('githubTokenSecretName'),
+  githubAllowedUsers: list('githubAllowedUsers'),
   domainName: str('domainName'),
   certificateArn: str('certificateArn'),
   hostedZoneId: str('hostedZoneId'),

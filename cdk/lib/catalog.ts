@@ -143,3 +143,15 @@ export function namePrefix(deployment: string): string {
 export function accessCodeSecretName(deployment: string): string {
   return `${namePrefix(deployment)}/web/access-code`;
 }
+
+/**
+ * The Secrets Manager secret holding the GitHub webhook's secret (`X-Hub-Signature-256`).
+ * Generated at the first deploy; give GitHub this value, or put your own with
+ * `aws secretsmanager put-secret-value` (the web app reads it at start).
+ */
+export function webhookSecretName(deployment: string): string {
+  return `${namePrefix(deployment)}/web/github-webhook-secret`;
+}
+
+/** The path of the web app's GitHub webhook (web/src/routes/webhook.rs), after the web URL's `/`. */
+export const WEBHOOK_PATH = 'github/webhook';

@@ -92,6 +92,11 @@ export interface PreviewStackProps extends cdk.StackProps {
    * GitHub anonymously: 60 calls an hour per IP, eased by its ETag cache.
    */
   readonly githubTokenSecretName?: string;
+  /**
+   * GitHub logins whose `/preview` comments the webhook acts on (`PREVIEW_GITHUB_ALLOWED_USERS`).
+   * Default none: the webhook then acts for nobody.
+   */
+  readonly githubAllowedUsers?: string[];
 
   /** Serve the web app on this name through CloudFront (needs `certificateArn`). */
   readonly domainName?: string;
@@ -173,12 +178,14 @@ export class PreviewStack extends cdk.Stack {
 
     const webConcurrency = props.webConcurrency ?? 20;
     checkWholeNumber('webConcurrency', webConcurrency, 1, 1000);
+    const githubAllowedUsers = checkGitHubLogins(props.githubAllowedUsers ?? []);
     if (props.web ?? true) {
       this.webFunction = new Web(this, {
         names,
         steps,
         instances,
         concurrency: webConcurrency,
+        githubAllowedUsers,
         githubTokenSecretName: props.githubTokenSecretName,
         domainName: props.domainName,
         certificateArn: props.certificateArn,
@@ -234,6 +241,20 @@ function checkWholeNumber(name: string, value: number, min: number, max: number)
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`${name} must be a whole number from ${min} to ${max}, got ${value}`);
   }
+}
+
+/**
+ * The logins, without a leading `@` or spaces; throws for one GitHub would not allow (1 to 39
+ * letters, digits and single inner dashes), which could never match a commenter.
+ */
+function checkGitHubLogins(logins: readonly string[]): string[] {
+  const cleaned = logins.map((l) => l.trim().replace(/^@/, '')).filter((l) => l.length > 0);
+  for (const login of cleaned) {
+    if (login.length > 39 || !/^[A-Za-z0-9](?:-?[A-Za-z0-9])*$/.test(login)) {
+      throw new Error(`githubAllowedUsers: '${login}' is not a GitHub login (letters, digits and single inner dashes, at most 39)`);
+    }
+  }
+  return [...new Set(cleaned)];
 }
 
 /** Days → the nearest allowed CloudWatch Logs retention (rounded up). */

@@ -165,14 +165,16 @@ describe('IAM', () => {
       assert.ok(actions.has(a), `web needs ${a}`);
     }
     assert.ok(!actions.has('ec2:RunInstances') && !actions.has('ec2:TerminateInstances'));
-    // It writes only its launch-limit places, sign-out revocations and stop requests, never
-    // another parameter of a preview, nor a dial (test/web-parameters.test.ts: all of its SSM).
+    // It writes only its launch-limit places, sign-out revocations, webhook delivery records and
+    // stop requests, never another parameter of a preview, nor a dial (test/web-parameters.test.ts:
+    // all of its SSM).
     const puts = web.filter((s) => s.actions.includes('ssm:PutParameter')).flatMap((s) => s.resources);
     assert.deepEqual(puts.map((r) => r.replace(/^.*:parameter\//, '')).sort(), [
       `dspace-preview/${D}/launches/*`,
       `dspace-preview/${D}/previews/*/stop-request`,
       `dspace-preview/${D}/revoked-sessions/*`,
       `dspace-preview/${D}/users/*/launches/*`,
+      `dspace-preview/${D}/webhook-deliveries/*`,
     ]);
   });
 

@@ -46,7 +46,7 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
       'synth', '--quiet', '-o', out,
       '-c', `lambdaDir=${fakeLambdaDir()}`,
       '-c', 'deployment=staging', '-c', 'maxLive=5', '-c', 'useSpot=true', '-c', 'allowedCidrs=192.0.2.0/24,198.51.100.0/24',
-      '-c', 'buildCacheDays=7',
+      '-c', 'buildCacheDays=7', '-c', 'githubAllowedUsers=octocat, mona-lisa',
     ]);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
@@ -58,6 +58,10 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
     const cache = Object.values(template.Resources as Record<string, any>).find((x) => x.Type === 'AWS::ECR::Repository');
     assert.equal(cache?.Properties.RepositoryName, 'dspace-preview-staging/preview-cache');
     assert.equal(JSON.parse(cache.Properties.LifecyclePolicy.LifecyclePolicyText).rules[0].selection.countNumber, 7);
+    const web = Object.values(template.Resources as Record<string, any>).find(
+      (x) => x.Type === 'AWS::Lambda::Function' && x.Properties.FunctionName === 'dspace-preview-staging-web',
+    );
+    assert.equal(web?.Properties.Environment.Variables.PREVIEW_GITHUB_ALLOWED_USERS, 'octocat,mona-lisa');
   });
 
   it('fails with the packaging command in the message when the zips are missing', () => {

@@ -1,7 +1,8 @@
 /**
  * The web app's SSM parameters: what it reads about previews and dials, the stop requests it
- * leaves, its launch-limit places (web/src/limits.rs) and its sign-out revocations
- * (web/src/revocations.rs) — exactly these, nothing else under the parameter root.
+ * leaves, its launch-limit places (web/src/limits.rs), its sign-out revocations
+ * (web/src/revocations.rs) and its GitHub webhook delivery records (web/src/webhook/deliveries.rs)
+ * — exactly these, nothing else under the parameter root.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -17,19 +18,22 @@ const ID = 'dsp-b9876-202611281930-0001';
 /** A person's key as web/src/limits.rs `user_key` makes it: readable, then 8 hex digits. */
 const USER = 'octo.cat_-2bd806c9';
 const SESSION = '3f9c2a7e5b1d4c6f8a0e2b4d6f8a1c3e';
+/** An `X-GitHub-Delivery` id, as GitHub sends it. */
+const DELIVERY = '72d3162e-cc78-11e3-81ab-4c9367dc0958';
 
-/** The three places the web app lists, writes and deletes, as the Rust code names them. */
+/** The four places the web app lists, writes and deletes, as the Rust code names them. */
 const PLACES = [
   { what: 'per-person launch places', path: `users/${USER}/launches`, item: `users/${USER}/launches/3-12` },
   { what: 'global launch places', path: 'launches', item: 'launches/17-4' },
   { what: 'sign-out revocations', path: 'revoked-sessions', item: `revoked-sessions/${SESSION}` },
+  { what: 'webhook delivery records', path: 'webhook-deliveries', item: `webhook-deliveries/${DELIVERY}` },
 ];
 
 describe("the web app's SSM parameters", () => {
   const { json } = defaultStack();
   const web = statementsOf(json, 'web');
 
-  it('are exactly the reads, stop requests, launch places and revocations, nothing more', () => {
+  it('are exactly the reads, stop requests, launch places, revocations and webhook deliveries, nothing more', () => {
     const pairs = web
       .filter((s) => s.effect === 'Allow')
       .flatMap((s) => s.actions.filter((a) => a.startsWith('ssm:')).flatMap((a) => s.resources.map((r) => `${a} ${r}`)));
@@ -45,6 +49,9 @@ describe("the web app's SSM parameters", () => {
       // trailing slash), created and deleted one by one.
       ...each(['ssm:GetParametersByPath'], ['users/*/launches', 'users/*/launches/*', 'launches', 'launches/*', 'revoked-sessions', 'revoked-sessions/*']),
       ...each(['ssm:PutParameter', 'ssm:DeleteParameters'], ['users/*/launches/*', 'launches/*', 'revoked-sessions/*']),
+      // Webhook deliveries: the same three calls on their own path.
+      ...each(['ssm:GetParametersByPath'], ['webhook-deliveries', 'webhook-deliveries/*']),
+      ...each(['ssm:PutParameter', 'ssm:DeleteParameters'], ['webhook-deliveries/*']),
     ].sort();
     assert.deepEqual(short, expected);
   });
@@ -96,6 +103,7 @@ describe("the web app's SSM parameters", () => {
     const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
     const limits = read('web/src/limits.rs');
     const revocations = read('web/src/revocations.rs');
+    const deliveries = read('web/src/webhook/deliveries.rs');
     const names = read('tasks/src/domain/names.rs');
     const parameters = read('tasks/src/parameters.rs');
     // The paths granted above.
@@ -103,7 +111,14 @@ describe("the web app's SSM parameters", () => {
     assert.match(names, /format!\("\/dspace-preview\/\{\}", self\.stack\)/);
     assert.match(limits, /"\{\}\/launches\/", state\.ctx\.base\.names\(\)\.parameter_root\(\)/);
     assert.match(revocations, /"\{\}\/revoked-sessions\/",\s*state\.ctx\.base\.names\(\)\.parameter_root\(\)/);
-    for (const [file, text] of [['web/src/limits.rs', limits], ['web/src/revocations.rs', revocations]]) {
+    // Delivery records: `<root>/webhook-deliveries/<id>`, the root the same as above.
+    assert.match(deliveries, /format!\("\{root\}\/webhook-deliveries\/"\)/);
+    assert.match(deliveries, /format!\("\{\}\{delivery\}", path\(root\)\)/);
+    assert.equal(deliveries.match(/let root = state\.ctx\.base\.names\(\)\.parameter_root\(\);/g)?.length, 2, 'first_time and forget');
+    // Created without Overwrite: an existing record means a replay, never a second action.
+    assert.match(deliveries, /\.put_parameter\(\)[\s\S]*?\.overwrite\(false\)/);
+    assert.doesNotMatch(deliveries, /\.overwrite\(true\)/);
+    for (const [file, text] of [['web/src/limits.rs', limits], ['web/src/revocations.rs', revocations], ['web/src/webhook/deliveries.rs', deliveries]]) {
       // The three operations granted: list (not recursive), create, delete in batches.
       assert.match(text, /\.get_parameters_by_path\(\)/, file);
       assert.match(text, /\.put_parameter\(\)/, file);

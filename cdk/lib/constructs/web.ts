@@ -8,7 +8,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as r53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
-import { WEB_BIN, accessCodeSecretName } from '../catalog';
+import { WEBHOOK_PATH, WEB_BIN, accessCodeSecretName, webhookSecretName } from '../catalog';
 import { InstanceAccess } from './instance-access';
 import { PreviewNames } from './names';
 import { Steps } from './steps';
@@ -23,6 +23,11 @@ export interface WebProps {
   readonly instances: InstanceAccess;
   /** The most web requests served at once (reserved concurrency). */
   readonly concurrency: number;
+  /**
+   * GitHub logins the webhook acts for (`PREVIEW_GITHUB_ALLOWED_USERS`); none (the default):
+   * it acts for nobody.
+   */
+  readonly githubAllowedUsers?: readonly string[];
   /** Secrets Manager secret with a GitHub token for the PR picker, if any. */
   readonly githubTokenSecretName?: string;
   /** Serve the web app on this name through CloudFront (needs `certificateArn`). */
@@ -66,6 +71,15 @@ export class Web {
         'The sign-in code: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>; ' +
         "set your own with put-secret-value --secret-id <this> --secret-string '<code>'",
     });
+    // The GitHub webhook's secret: the same value goes into the hook's settings on GitHub. Each
+    // Lambda instance reads it once, at its start (web/src/state.rs): a new value reaches every
+    // instance only after they are replaced (a deploy that changes the function does that).
+    const webhookSecret = secret('WebGitHubWebhookSecret', webhookSecretName(d), `dspace-preview ${d}: the GitHub webhook's secret (X-Hub-Signature-256)`, 40);
+    new cdk.CfnOutput(stack, 'GitHubWebhookSecret', {
+      value: webhookSecretName(d),
+      description:
+        "The GitHub webhook's secret: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>",
+    });
     const web = (this.function = props.steps.makeFunction(
       // Capped, so a flood of requests cannot take the concurrency the steps need.
       { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30, reservedConcurrency: props.concurrency },
@@ -74,6 +88,9 @@ export class Web {
       {
         PREVIEW_LINK_KEY_SECRET_ARN: linkKey.secretArn,
         PREVIEW_ACCESS_CODE_SECRET_ARN: accessCode.secretArn,
+        PREVIEW_GITHUB_WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
+        // Empty: the webhook checks signatures but acts for nobody.
+        PREVIEW_GITHUB_ALLOWED_USERS: (props.githubAllowedUsers ?? []).join(','),
         // Served over HTTPS only (Function URL, CloudFront).
         PREVIEW_COOKIE_SECURE: 'true',
         ...props.steps.buildCacheEnv,
@@ -89,11 +106,11 @@ export class Web {
       },
     ));
     web.addToRolePolicy(
-      // These two only; DescribeSecret and the rest are not needed to read a value.
+      // These three only; DescribeSecret and the rest are not needed to read a value.
       new iam.PolicyStatement({
         sid: 'ReadOwnSecrets',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [linkKey.secretArn, accessCode.secretArn],
+        resources: [linkKey.secretArn, accessCode.secretArn, webhookSecret.secretArn],
       }),
     );
     web.addToRolePolicy(
@@ -154,6 +171,20 @@ export class Web {
         resources: webLists.map((p) => names.param(`${p}/*`)),
       }),
     );
+    // GitHub webhook deliveries (web/src/webhook/deliveries.rs): webhook-deliveries/<delivery id>,
+    // created without Overwrite (each delivery acts once), listed by path (not recursive) to age
+    // them out, deleted with DeleteParameters. Nothing read by name.
+    const deliveries = `${root}/webhook-deliveries`;
+    web.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ListWebhookDeliveries', actions: ['ssm:GetParametersByPath'], resources: names.pathArns(deliveries) }),
+    );
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'RecordAndForgetWebhookDeliveries',
+        actions: ['ssm:PutParameter', 'ssm:DeleteParameters'],
+        resources: [names.param(`${deliveries}/*`)],
+      }),
+    );
     web.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadPreviewLogs',
@@ -195,5 +226,11 @@ export class Web {
       });
     }
     new cdk.CfnOutput(stack, 'WebUrl', { value: webUrl, description: 'The dspace-preview web app' });
-    new cdk.CfnOutput(stack, 'FunctionUrl', { value: url.url, description: "The web app's Lambda Function URL" });  }
+    new cdk.CfnOutput(stack, 'FunctionUrl', { value: url.url, description: "The web app's Lambda Function URL" });
+    // Both URLs end with '/'.
+    new cdk.CfnOutput(stack, 'GitHubWebhookUrl', {
+      value: `${webUrl}${WEBHOOK_PATH}`,
+      description: 'Payload URL of the GitHub webhook (application/json, "Issue comments", secret: GitHubWebhookSecret)',
+    });
+  }
 }
