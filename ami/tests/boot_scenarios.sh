@@ -270,7 +270,7 @@ scenario_demo_accounts() {
 # The default instance (roomy): the schema is migrated once in a one-off container, then the
 # webapp starts and, beside it, admin and content run in one-off containers of the same
 # image. The stub's REST API keeps "starting" until index-discovery was called: a boot that
-# waited for REST first would stall (10 s) and log REST before the CLI work.
+# waited for REST first would stall (60 s) and log REST before the CLI work.
 scenario_cli_overlap() {
   boot cli-overlap BACKEND_PR=1234 SAMPLE_CONTENT=entities AMI_SAMPLES=1 PREVIEW_PARALLEL_CLI=1 \
     STUB_REST_WAITS_FOR=index-discovery
