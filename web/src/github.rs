@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Request, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -44,7 +44,7 @@ const MAX_CACHED_PAGES: usize = 1000;
 /// How long to hold off after a secondary rate limit that names no time (GitHub's advice).
 const SECONDARY_LIMIT_WAIT: i64 = 60;
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// A pull request as the picker and the launch need it.
 #[derive(Clone, Debug, PartialEq)]
@@ -141,6 +141,60 @@ struct CachedList {
 enum Failure {
     RateLimited { until: DateTime<Utc> },
     Other(String),
+}
+
+/// One request as [`GitHub::send`] makes it.
+struct Outgoing<'a> {
+    method: Method,
+    url: &'a str,
+    auth: Option<&'a HeaderValue>,
+    etag: Option<HeaderValue>,
+    /// Content type and bytes.
+    body: Option<(&'static str, Bytes)>,
+}
+
+/// Whose credentials a [`GitHub::call`] carries.
+#[derive(Clone, Copy, Debug)]
+pub enum Caller<'a> {
+    /// The service's own token (`PREVIEW_GITHUB_TOKEN`), when one is configured.
+    Service,
+    /// A signed-in person's OAuth token.
+    User(&'a str),
+    /// No credentials (the OAuth token exchange authenticates in its body).
+    Anonymous,
+}
+
+/// What GitHub answered to a [`GitHub::call`].
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The raw body.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// The body read as `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, WebError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| WebError::GitHub(format!("GitHub's answer could not be read ({e})")))
+    }
+
+    /// True for a 2xx.
+    pub fn ok(&self) -> bool {
+        self.status.is_success()
+    }
+
+    /// GitHub's error message, for a log line or an error.
+    pub fn describe(&self) -> String {
+        format!(
+            "GitHub answered {}{}",
+            self.status,
+            api_message(&self.body)
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        )
+    }
 }
 
 /// What a GET produced.
@@ -264,6 +318,69 @@ impl GitHub {
                 )))
             }
         }
+    }
+
+    /// The API's base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// One uncached call: `method` on `url` (absolute, or a path under the API such as
+    /// `/user`) with `body` sent as JSON. Any status is an [`Answer`]; only an unreachable
+    /// GitHub, or a rate limit on the service's token, is an error. Calls with the service's
+    /// token share the picker's rate-limit state, so none is made while a limit lasts.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        caller: Caller<'_>,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, WebError> {
+        let url = if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_string()
+        };
+        let service = matches!(caller, Caller::Service);
+        if let Some(until) = self
+            .cache()
+            .limited_until
+            .filter(|u| service && *u > Utc::now())
+        {
+            return Err(rate_limited(until));
+        }
+        let user_token;
+        let auth = match caller {
+            Caller::Service => self.token.as_ref(),
+            Caller::Anonymous => None,
+            Caller::User(token) => {
+                user_token = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+                    WebError::GitHub("the GitHub sign-in token is not a valid header".into())
+                })?;
+                Some(&user_token)
+            }
+        };
+        let body = body.map(|b| ("application/json", Bytes::from(b.to_string())));
+        let (status, headers, body) = self
+            .send(Outgoing {
+                method,
+                url: &url,
+                auth,
+                etag: None,
+                body,
+            })
+            .await
+            .map_err(|failure| match failure {
+                Failure::RateLimited { until } => rate_limited(until),
+                Failure::Other(why) => WebError::GitHub(why),
+            })?;
+        if let Some(until) = limit_reached(status, &headers, &body).filter(|_| service) {
+            self.cache().limited_until = Some(until);
+            if !status.is_success() {
+                return Err(rate_limited(until));
+            }
+        }
+        Ok(Answer { status, body })
     }
 
     fn cache(&self) -> MutexGuard<'_, Cache> {
@@ -445,19 +562,39 @@ impl GitHub {
         url: &str,
         etag: Option<&str>,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Failure> {
+        let etag = etag.and_then(|e| HeaderValue::from_str(e).ok());
+        self.send(Outgoing {
+            method: Method::GET,
+            url,
+            auth: self.token.as_ref(),
+            etag,
+            body: None,
+        })
+        .await
+    }
+
+    /// One request with this client's headers and deadline.
+    async fn send(&self, out: Outgoing<'_>) -> Result<(StatusCode, HeaderMap, Bytes), Failure> {
         let client = self.http()?;
-        let mut req = Request::get(url)
+        let url = out.url;
+        let mut req = Request::builder()
+            .method(out.method)
+            .uri(url)
             .header(header::USER_AGENT, "dspace-preview")
             .header(header::ACCEPT, "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28");
-        if let Some(token) = &self.token {
+        if let Some(token) = out.auth {
             req = req.header(header::AUTHORIZATION, token.clone());
         }
-        if let Some(etag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+        if let Some(etag) = out.etag {
             req = req.header(header::IF_NONE_MATCH, etag);
         }
+        if let Some((content_type, _)) = &out.body {
+            req = req.header(header::CONTENT_TYPE, *content_type);
+        }
+        let body = out.body.map(|(_, b)| b).unwrap_or_default();
         let req = req
-            .body(Empty::new())
+            .body(Full::new(body))
             .map_err(|e| Failure::Other(format!("bad request URL {url}: {e}")))?;
         let call = async {
             let resp = client.request(req).await.map_err(|e| {
@@ -554,6 +691,14 @@ fn limited_note(fetched_at: DateTime<Utc>, until: DateTime<Utc>) -> String {
         hhmm(fetched_at),
         hhmm(until)
     )
+}
+
+/// The error for a call refused because of a rate limit.
+fn rate_limited(until: DateTime<Utc>) -> WebError {
+    WebError::GitHub(format!(
+        "GitHub's rate limit was reached; it lifts at {}",
+        hhmm(until)
+    ))
 }
 
 fn hhmm(t: DateTime<Utc>) -> String {
