@@ -151,6 +151,8 @@ struct Outgoing<'a> {
     etag: Option<HeaderValue>,
     /// Content type and bytes.
     body: Option<(&'static str, Bytes)>,
+    /// The media type asked for, when not GitHub's API type.
+    accept: Option<&'static str>,
 }
 
 /// Whose credentials a [`GitHub::call`] carries.
@@ -336,6 +338,19 @@ impl GitHub {
         caller: Caller<'_>,
         body: Option<&serde_json::Value>,
     ) -> Result<Answer, WebError> {
+        self.call_accepting(method, url, caller, body, None).await
+    }
+
+    /// [`GitHub::call`] asking for the media type `accept` (github.com's OAuth token exchange
+    /// answers JSON only to `application/json`); `None` asks for GitHub's API type.
+    pub async fn call_accepting(
+        &self,
+        method: Method,
+        url: &str,
+        caller: Caller<'_>,
+        body: Option<&serde_json::Value>,
+        accept: Option<&'static str>,
+    ) -> Result<Answer, WebError> {
         let url = if url.starts_with('/') {
             format!("{}{url}", self.base)
         } else {
@@ -368,6 +383,7 @@ impl GitHub {
                 auth,
                 etag: None,
                 body,
+                accept,
             })
             .await
             .map_err(|failure| match failure {
@@ -569,6 +585,7 @@ impl GitHub {
             auth: self.token.as_ref(),
             etag,
             body: None,
+            accept: None,
         })
         .await
     }
@@ -581,7 +598,10 @@ impl GitHub {
             .method(out.method)
             .uri(url)
             .header(header::USER_AGENT, "dspace-preview")
-            .header(header::ACCEPT, "application/vnd.github+json")
+            .header(
+                header::ACCEPT,
+                out.accept.unwrap_or("application/vnd.github+json"),
+            )
             .header("x-github-api-version", "2022-11-28");
         if let Some(token) = out.auth {
             req = req.header(header::AUTHORIZATION, token.clone());
