@@ -609,8 +609,8 @@ impl Engine {
     }
 
     /// Calls `listener` with an EventBridge-shaped "Step Functions Execution Status Change" event
-    /// each time an execution closes (in AWS a rule delivers the same event to its target; AWS
-    /// also sends one for RUNNING, which nothing here needs).
+    /// each time an execution starts (RUNNING) or closes, as a rule delivers them to its target
+    /// in AWS. Listeners run on the engine's task and must return quickly (spawn the work).
     pub fn on_status_change(&self, listener: impl Fn(serde_json::Value) + Send + Sync + 'static) {
         self.inner
             .listeners
@@ -976,7 +976,9 @@ impl Engine {
         }
         tracing::info!(execution = %arn, "execution started");
         let start = record.start;
+        let started = crate::events::status_change(&record, ExecutionStatus::Running, None, start);
         self.launch(record, sm, ends, rt);
+        self.inner.emit(started);
         Ok((arn, start))
     }
 

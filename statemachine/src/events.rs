@@ -1,5 +1,6 @@
 //! EventBridge's "Step Functions Execution Status Change" events, emitted when an execution
-//! closes, so the handler AWS invokes through an EventBridge rule runs here on the same event.
+//! starts (RUNNING) and when it closes, so the handlers AWS invokes through an EventBridge rule
+//! run here on the same events.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -18,15 +19,20 @@ pub const SOURCE: &str = "aws.states";
 /// Something that receives every status-change event (the local stand-in for a rule's target).
 pub type Listener = Arc<dyn Fn(Value) + Send + Sync>;
 
-/// The event for an execution that closed with `closing` (its last history event), shaped as
-/// EventBridge delivers it (`detail` as in the Step Functions user guide; dates in epoch ms).
+/// The event for an execution that started (`closing` is `None`) or closed with `closing` (its
+/// last history event), shaped as EventBridge delivers it (`detail` as in the Step Functions user
+/// guide; dates in epoch ms; a running execution has no stop date or output).
 pub fn status_change(
     rec: &ExecutionRecord,
     status: ExecutionStatus,
-    closing: &HistoryEvent,
+    closing: Option<&HistoryEvent>,
     now: DateTime<Utc>,
 ) -> Value {
-    let field = |k: &str| closing.details.get(k).cloned().unwrap_or(Value::Null);
+    let field = |k: &str| {
+        closing
+            .and_then(|c| c.details.get(k).cloned())
+            .unwrap_or(Value::Null)
+    };
     json!({
         "version": "0",
         "id": uuid::Uuid::new_v4().to_string(),
@@ -42,7 +48,7 @@ pub fn status_change(
             "name": rec.name,
             "status": status.as_str(),
             "startDate": rec.start.timestamp_millis(),
-            "stopDate": closing.timestamp.timestamp_millis(),
+            "stopDate": closing.map(|c| c.timestamp.timestamp_millis()),
             "input": rec.input,
             "output": field("output"),
             "error": field("error"),

@@ -79,3 +79,31 @@ pub fn lambda_invoke_output(payload: Value, request_id: &str, date: &str) -> Val
         "StatusCode": 200
     })
 }
+
+/// The `lambda:invoke` output for `InvocationType: Event`: Lambda accepted the call (202) and
+/// there is no result to return.
+pub fn lambda_event_output(request_id: &str, date: &str) -> Value {
+    let mut out = lambda_invoke_output(Value::String(String::new()), request_id, date);
+    out["StatusCode"] = json!(202);
+    out["SdkHttpMetadata"]["HttpStatusCode"] = json!(202);
+    if let Some(o) = out.as_object_mut() {
+        // Lambda names no executed version for a queued call.
+        o.remove("ExecutedVersion");
+    }
+    out
+}
+
+/// Starts `call` on its own and returns at once, as Lambda does for `InvocationType: Event`: the
+/// function's failure is logged, never seen by the execution.
+pub fn fire_and_forget(
+    call: BoxFuture<'static, Result<Value, TaskFailure>>,
+    function: &str,
+) -> BoxFuture<'static, Result<Value, TaskFailure>> {
+    let function = function.to_string();
+    tokio::spawn(async move {
+        if let Err(f) = call.await {
+            tracing::warn!(%function, error = %f.error, cause = %f.cause, "asynchronous invoke failed");
+        }
+    });
+    Box::pin(std::future::ready(Ok(Value::Null)))
+}

@@ -3,14 +3,14 @@
 //! over the same directory resumes where this one stopped.
 
 use crate::asl::{
-    FailField, IoPath, Kind, Resource, Seconds, State, StateMachine, StateType, TaskSpec,
-    Transition, WaitFor, LAMBDA,
+    FailField, Invocation, IoPath, Kind, Resource, Seconds, State, StateMachine, StateType,
+    TaskSpec, Transition, WaitFor, LAMBDA,
 };
 use crate::choice;
 use crate::engine::{Inner, MAX_PAYLOAD_BYTES};
 use crate::error::Error;
 use crate::history::{self, EventType, HistoryEvent, NewEvent};
-use crate::invoker::{lambda_invoke_output, TaskFailure};
+use crate::invoker::{fire_and_forget, lambda_event_output, lambda_invoke_output, TaskFailure};
 use crate::paths::RefPath;
 use crate::retry::StateError;
 use crate::store::{Commit, ExecutionRecord};
@@ -356,7 +356,7 @@ impl Runner {
             return;
         };
         self.inner.close_execution(&self.rec.arn, status);
-        let event = crate::events::status_change(&self.rec, status, &last, self.now());
+        let event = crate::events::status_change(&self.rec, status, Some(&last), self.now());
         self.inner.emit(event);
     }
 
@@ -793,7 +793,13 @@ impl Runner {
         // Not submitted yet means the invoke never returned (or we restarted while it ran):
         // (re-)invoke, at least once as AWS does.
         let mut fut: Option<BoxFuture<'static, Result<Value, TaskFailure>>> =
-            (!submitted).then(|| self.inner.invoker.invoke(&function, payload.clone()));
+            (!submitted).then(|| {
+                let call = self.inner.invoker.invoke(&function, payload.clone());
+                match spec.invocation {
+                    Invocation::RequestResponse => call,
+                    Invocation::Event => fire_and_forget(call, &function),
+                }
+            });
         loop {
             let timers: Vec<(TaskTimer, DateTime<Utc>)> = [
                 tp.timeout.map(|t| {
@@ -841,12 +847,14 @@ impl Runner {
                         self.rt.pos = Pos::Task(Box::new(tp.clone()));
                         self.commit();
                     } else {
-                        let result = match spec.resource {
-                            Resource::LambdaInvoke => lambda_invoke_output(
-                                v,
-                                &uuid::Uuid::new_v4().to_string(),
-                                &self.http_date(),
-                            ),
+                        let request_id = uuid::Uuid::new_v4().to_string();
+                        let result = match (&spec.resource, spec.invocation) {
+                            (Resource::LambdaInvoke, Invocation::Event) => {
+                                lambda_event_output(&request_id, &self.http_date())
+                            }
+                            (Resource::LambdaInvoke, _) => {
+                                lambda_invoke_output(v, &request_id, &self.http_date())
+                            }
                             _ => v,
                         };
                         return self.task_succeeded(state, spec, tp, result);

@@ -59,10 +59,15 @@ async fn unsupported_states_and_fields_are_named() {
     .await;
     assert!(m.contains("State 'S'") && m.contains("'Resource'"), "{m}");
     let m = refused(one(lambda_task(
-        json!({"Parameters": {"FunctionName": "f", "InvocationType": "Event"}}),
+        json!({"Parameters": {"FunctionName": "f", "InvocationType": "DryRun"}}),
     )))
     .await;
     assert!(m.contains("'Parameters.InvocationType'"), "{m}");
+    let m = refused(one(lambda_task(
+        json!({"Parameters": {"FunctionName": "f", "InvocationType.$": "$.how"}}),
+    )))
+    .await;
+    assert!(m.contains("InvocationType"), "{m}");
     let m = refused(one(lambda_task(json!({"Credentials": {"RoleArn": "x"}})))).await;
     assert!(m.contains("'Credentials'"), "{m}");
     let m = refused(one(

@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use preview_statemachine::ExecutionStatus;
-use serde_json::json;
+use serde_json::{json, Value};
+use std::sync::Arc;
 
 #[tokio::test]
 async fn pass_result_path_merges_and_creates_objects() {
@@ -279,4 +280,77 @@ async fn fail_state_with_paths_and_succeed_state() {
 
 async fn env_again() -> Env {
     env(Invoker::echo()).await
+}
+
+#[tokio::test]
+async fn an_event_invoke_returns_202_at_once_and_its_failure_is_not_the_executions() {
+    // The function hangs for one call and fails for the other: with InvocationType Event
+    // neither holds up or fails the state, as Lambda queues the call and answers 202.
+    let env = env(Invoker::new(|_, p, _| {
+        if p["hang"] == json!(true) {
+            Reply::Hang
+        } else {
+            Reply::Err("Boom", "the queued function failed")
+        }
+    }))
+    .await;
+    let task = |payload: Value, next: Value| {
+        let mut t = json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${WorkFn}", "InvocationType": "Event", "Payload": payload},
+            "ResultPath": "$.queued",
+        });
+        t.as_object_mut()
+            .unwrap()
+            .extend(next.as_object().unwrap().clone());
+        t
+    };
+    let def = json!({
+        "StartAt": "Hangs",
+        "States": {
+            "Hangs": task(json!({"hang": true}), json!({"Next": "Fails"})),
+            "Fails": task(json!({"hang": false}), json!({"End": true})),
+        }
+    });
+    let arn = env.start(&def, &json!({}));
+    let d = env.done(&arn).await;
+    let out = parse(&d.output);
+    assert_eq!(out["queued"]["StatusCode"], json!(202), "{out}");
+    assert_eq!(out["queued"]["Payload"], json!(""), "{out}");
+    assert_eq!(
+        out["queued"]["SdkHttpMetadata"]["HttpStatusCode"],
+        json!(202)
+    );
+    assert_eq!(env.invoker.calls().len(), 2);
+    let h = env.history(&arn);
+    assert_eq!(types(&h).last(), Some(&"ExecutionSucceeded"));
+    assert!(!types(&h).contains(&"TaskFailed"));
+}
+
+#[tokio::test]
+async fn status_change_events_come_at_start_and_at_close() {
+    let env = env(Invoker::echo()).await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    env.engine.on_status_change(move |e| {
+        sink.lock().unwrap().push((
+            e["detail"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            e["detail"]["stopDate"].is_null(),
+        ))
+    });
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let arn = env.start(&def, &json!({}));
+    env.done(&arn).await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            ("RUNNING".to_string(), true),
+            ("SUCCEEDED".to_string(), false)
+        ]
+    );
 }

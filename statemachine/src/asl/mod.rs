@@ -153,6 +153,18 @@ pub struct TaskSpec {
     pub catch: Vec<Catcher>,
     /// `ResultSelector`.
     pub result_selector: Option<Template>,
+    /// `Parameters.InvocationType` of `lambda:invoke`: whether the state waits for the function.
+    pub invocation: Invocation,
+}
+
+/// `InvocationType` of the `lambda:invoke` integration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Invocation {
+    /// `RequestResponse` (the default): the state waits for the function's result.
+    #[default]
+    RequestResponse,
+    /// `Event`: Lambda queues the call and answers 202 at once; the state never sees the result.
+    Event,
 }
 
 /// What kind of state, with its specific fields.
@@ -360,6 +372,7 @@ fn task(obj: &mut Obj<'_>, parameters: &Option<Template>) -> Result<Kind, String
             ))
         }
     };
+    let mut invocation = Invocation::RequestResponse;
     if matches!(
         resource,
         Resource::LambdaInvoke | Resource::LambdaInvokeWaitForToken
@@ -371,13 +384,32 @@ fn task(obj: &mut Obj<'_>, parameters: &Option<Template>) -> Result<Kind, String
             return Err(obj.err("Parameters", "must be an object"));
         }
         for k in p.keys() {
-            if k != "FunctionName" && k != "Payload" {
+            if !matches!(k, "FunctionName" | "Payload" | "InvocationType") {
                 return Err(obj.err(
                     &format!("Parameters.{k}"),
-                    "is not supported by the local engine (only FunctionName and Payload)",
+                    "is not supported by the local engine (only FunctionName, Payload and \
+                     InvocationType)",
                 ));
             }
         }
+        invocation = match p.field("InvocationType") {
+            None => Invocation::RequestResponse,
+            Some(Template::Literal(Value::String(t))) if t == "RequestResponse" => {
+                Invocation::RequestResponse
+            }
+            Some(Template::Literal(Value::String(t)))
+                if t == "Event" && resource == Resource::LambdaInvoke =>
+            {
+                Invocation::Event
+            }
+            Some(_) => {
+                return Err(obj.err(
+                    "Parameters.InvocationType",
+                    "must be the literal 'RequestResponse' or (for lambda:invoke) 'Event'; \
+                     the local engine does not run 'DryRun' or a path",
+                ))
+            }
+        };
         match p.field("FunctionName") {
             Some(Template::Literal(Value::String(_)))
             | Some(Template::Path { .. })
@@ -415,6 +447,7 @@ fn task(obj: &mut Obj<'_>, parameters: &Option<Template>) -> Result<Kind, String
         retry,
         catch,
         result_selector,
+        invocation,
     })))
 }
 
