@@ -1,39 +1,70 @@
-//! A stand-in for GitHub's REST API that serves recorded pull requests (`web/fixtures/github`),
-//! for tests and the local run, where GitHub is not reachable.
+//! A stand-in for GitHub (the REST API, version 2022-11-28, and github.com's OAuth web flow) that
+//! serves recorded data (`web/fixtures/github`), for tests and the local run, where GitHub is not
+//! reachable.
 //!
-//! It answers the two calls the picker makes the way GitHub does: `GET
-//! /repos/{owner}/{repo}/pulls` (`state`, `sort`, `direction`, `per_page`, `page`, a `Link`
-//! header with `next`/`last`/`prev`/`first` pointing back at this server, a strong `ETag`, 304 on
-//! a matching `If-None-Match`, the `x-ratelimit-*` headers) and `GET
-//! /repos/{owner}/{repo}/pulls/{n}`. Anything else is GitHub's 404 JSON. Each repository's
-//! recording is `{fixtures}/repos/{owner}/{repo}/pulls.json`: an array of GitHub's pull-request
-//! objects, in any order and any state.
+//! What it answers, in GitHub's shapes and status codes (anything else is GitHub's 404 JSON):
+//!
+//! - pull requests ([`pulls`]): `GET /repos/{o}/{r}/pulls` (`state`, `sort`, `direction`,
+//!   `per_page`, `page`, a `Link` header pointing back at this server, a strong `ETag`, 304 on a
+//!   matching `If-None-Match`, the `x-ratelimit-*` headers) and `/pulls/{n}`;
+//! - branches ([`branches`]): `GET /repos/{o}/{r}/branches` (paged and cached like the pulls) and
+//!   `/branches/{name}`, where the name may contain `/`;
+//! - the OAuth web flow ([`oauth`]): `/login/oauth/authorize` (a sign-in page that lets anyone
+//!   name themselves), `/login/oauth/access_token`, and `GET /user` for the token it issued;
+//! - who may do what ([`access`]): a collaborator's permission, org and team membership;
+//! - issue comments ([`comments`]) and deployments with their statuses ([`deployments`]), kept in
+//!   memory per [`app`] and readable by tests through [`ReplayLog`];
+//! - `GET /_replay/requests`: the requests so far as JSON, for a person debugging the local run.
+//!
+//! Writes (other than the OAuth exchange) need an `Authorization` header, as on GitHub, but any
+//! token does: only `/user` checks that the token is one the replay issued.
+//!
+//! The recordings are `{fixtures}/repos/{owner}/{repo}/{pulls,branches,permissions}.json`,
+//! `{fixtures}/orgs/{org}/members.json`, `{fixtures}/orgs/{org}/teams/{team}.json` and
+//! `{fixtures}/users.json`; `web/fixtures/github/README.md` says what each holds.
 
-use std::collections::HashMap;
+mod access;
+mod branches;
+mod comments;
+mod deployments;
+mod fixtures;
+mod oauth;
+mod pulls;
+mod respond;
+mod store;
+
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use axum::http::{StatusCode, Uri};
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-/// GitHub's authenticated hourly limit; the replay never runs out in practice, so a local run
-/// behaves like a deployment with a token.
-const RATE_LIMIT: u32 = 5000;
-/// GitHub's default and maximum `per_page`.
-const DEFAULT_PER_PAGE: usize = 30;
-const MAX_PER_PAGE: usize = 100;
+use respond::{github_error, Window};
+use store::Store;
+
+/// The OAuth app client id the replay accepts unless [`Options`] say otherwise.
+pub const REPLAY_CLIENT_ID: &str = "Iv1.replay-client";
+/// The OAuth app client secret the replay accepts unless [`Options`] say otherwise.
+pub const REPLAY_CLIENT_SECRET: &str = "replay-client-secret";
+/// The login the replay's sign-in page suggests unless [`Options`] say otherwise.
+pub const DEFAULT_LOGIN: &str = "octo-reviewer";
+/// The login of the comments and deployments made with a token the replay did not issue.
+pub const BOT_LOGIN: &str = "dspace-preview[bot]";
+
+/// The largest request body the replay reads (and records).
+const MAX_BODY: usize = 1 << 20;
 
 /// One request the replay answered (never the token itself).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Hit {
+    /// The request method (`GET`, `POST`, …).
+    pub method: String,
     /// Path and query as requested.
     pub path: String,
     /// The `If-None-Match` sent, if any.
@@ -42,441 +73,217 @@ pub struct Hit {
     pub authorized: bool,
     /// The status answered.
     pub status: u16,
+    /// The request body as text, for any method but `GET` and `HEAD`.
+    pub body: Option<String>,
 }
 
-/// The requests a replay answered, in order; tests count GitHub calls with it.
+/// The requests a replay answered, in order, and what was written to it; tests read both.
 #[derive(Clone, Debug, Default)]
-pub struct ReplayLog(Arc<Mutex<Vec<Hit>>>);
+pub struct ReplayLog(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    hits: Mutex<Vec<Hit>>,
+    store: Mutex<Store>,
+}
 
 impl ReplayLog {
     /// Every request so far.
     pub fn hits(&self) -> Vec<Hit> {
-        self.lock().clone()
+        self.lock_hits().clone()
     }
 
-    /// Forgets the requests so far.
+    /// Forgets the requests so far (not the comments or deployments).
     pub fn clear(&self) {
-        self.lock().clear();
+        self.lock_hits().clear();
+    }
+
+    /// The requests with this method (any case) whose path starts with `path_prefix`, in order.
+    pub fn sent(&self, method: &str, path_prefix: &str) -> Vec<Hit> {
+        self.lock_hits()
+            .iter()
+            .filter(|h| h.method.eq_ignore_ascii_case(method) && h.path.starts_with(path_prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// The comments on issue or PR `number` of `repo` (`owner/name`), oldest first.
+    pub fn comments(&self, repo: &str, number: u64) -> Vec<Value> {
+        self.store().comments_on(&repo.to_lowercase(), number)
+    }
+
+    /// The deployments of `repo` (`owner/name`), newest first, each with its statuses, newest
+    /// first.
+    pub fn deployments(&self, repo: &str) -> Vec<(Value, Vec<Value>)> {
+        self.store().deployments_of(&repo.to_lowercase())
     }
 
     fn push(&self, hit: Hit) {
-        self.lock().push(hit);
+        self.lock_hits().push(hit);
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<Hit>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock_hits(&self) -> MutexGuard<'_, Vec<Hit>> {
+        self.0.hits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.0.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The replay's OAuth app and sign-in defaults.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The only client id the OAuth endpoints accept.
+    pub client_id: String,
+    /// That client's secret.
+    pub client_secret: String,
+    /// The login the sign-in page is prefilled with.
+    pub default_login: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            client_id: REPLAY_CLIENT_ID.into(),
+            client_secret: REPLAY_CLIENT_SECRET.into(),
+            default_login: DEFAULT_LOGIN.into(),
+        }
     }
 }
 
 struct Replay {
-    /// `owner/repo`, lowercased (GitHub's names are case-insensitive) → recorded PRs.
-    repos: HashMap<String, Vec<Value>>,
+    recorded: fixtures::Recorded,
+    options: Options,
     limit: Mutex<Window>,
     log: ReplayLog,
 }
 
-/// The current rate-limit hour.
-struct Window {
-    reset: i64,
-    used: u32,
-}
-
 /// Serves the recordings under `fixtures` on `listener` until the process ends.
 pub async fn serve(fixtures: PathBuf, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let (app, _log) = app(&fixtures)?;
+    serve_with(fixtures, Options::default(), listener).await
+}
+
+/// [`serve`] with other OAuth app credentials or default login.
+pub async fn serve_with(
+    fixtures: PathBuf,
+    options: Options,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
+    let (app, _log) = app_with(&fixtures, options)?;
     axum::serve(listener, app).await
 }
 
 /// The replay as a router, and the log of the requests it answers.
 pub fn app(fixtures: &FsPath) -> std::io::Result<(Router, ReplayLog)> {
-    let repos = load(fixtures)?;
+    app_with(fixtures, Options::default())
+}
+
+/// [`app`] with other OAuth app credentials or default login.
+pub fn app_with(fixtures: &FsPath, options: Options) -> std::io::Result<(Router, ReplayLog)> {
     let log = ReplayLog::default();
     let replay = Arc::new(Replay {
-        repos,
-        limit: Mutex::new(Window {
-            reset: chrono::Utc::now().timestamp() + 3600,
-            used: 0,
-        }),
+        recorded: fixtures::load(fixtures)?,
+        options,
+        limit: Mutex::new(Window::new()),
         log: log.clone(),
     });
     let router = Router::new()
-        .route("/repos/{owner}/{repo}/pulls", get(list))
-        .route("/repos/{owner}/{repo}/pulls/{number}", get(one))
-        .fallback(|| async { not_found("https://docs.github.com/rest") })
+        .merge(pulls::routes())
+        .merge(branches::routes())
+        .merge(oauth::routes())
+        .merge(access::routes())
+        .merge(comments::routes())
+        .merge(deployments::routes())
+        .route("/_replay/requests", get(requests))
+        .fallback(|| async { respond::not_found("https://docs.github.com/rest") })
         .layer(middleware::from_fn_with_state(replay.clone(), record))
         .with_state(replay);
     Ok((router, log))
 }
 
-/// Every `repos/{owner}/{repo}/pulls.json` under `fixtures`.
-fn load(fixtures: &FsPath) -> std::io::Result<HashMap<String, Vec<Value>>> {
-    let invalid = |path: &FsPath, why: String| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("{}: {why}", path.display()),
-        )
-    };
-    let root = fixtures.join("repos");
-    let mut repos = HashMap::new();
-    let owners = std::fs::read_dir(&root).map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("no recorded repositories in {}: {e}", root.display()),
-        )
-    })?;
-    for owner in owners {
-        let owner = owner?;
-        if !owner.file_type()?.is_dir() {
-            continue;
-        }
-        for repo in std::fs::read_dir(owner.path())? {
-            let path = repo?.path().join("pulls.json");
-            if !path.is_file() {
-                continue;
-            }
-            let pulls: Vec<Value> = serde_json::from_slice(&std::fs::read(&path)?)
-                .map_err(|e| invalid(&path, e.to_string()))?;
-            if pulls.iter().any(|p| p["number"].as_u64().is_none()) {
-                return Err(invalid(&path, "a pull request without a number".into()));
-            }
-            let name = format!(
-                "{}/{}",
-                owner.file_name().to_string_lossy(),
-                path.parent()
-                    .and_then(|p| p.file_name())
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default()
-            );
-            repos.insert(name.to_lowercase(), pulls);
+/// The router each submodule adds its paths to.
+type Routes = Router<Arc<Replay>>;
+
+/// The hits so far, for a person; the OAuth exchange's body is left out because it holds the
+/// client secret.
+async fn requests(State(replay): State<Arc<Replay>>) -> Response {
+    let mut hits = replay.log.hits();
+    for hit in &mut hits {
+        if hit.path.starts_with("/login/oauth/access_token") && hit.body.is_some() {
+            hit.body = Some("(left out: it holds the client secret)".into());
         }
     }
-    if repos.is_empty() {
-        return Err(invalid(&root, "no repos/{owner}/{repo}/pulls.json".into()));
-    }
-    Ok(repos)
+    respond::json(StatusCode::OK, &hits)
 }
 
-/// Logs each request, and refuses one without a `User-Agent` as GitHub does.
+/// Logs each request with its body, and refuses what GitHub refuses before routing: no
+/// `User-Agent` on the API, or a write without credentials.
 async fn record(State(replay): State<Arc<Replay>>, req: Request, next: Next) -> Response {
     let path = req
         .uri()
         .path_and_query()
         .map(|p| p.to_string())
         .unwrap_or_default();
+    if path.starts_with("/_replay/") {
+        return next.run(req).await;
+    }
+    let method = req.method().to_string();
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let authorized = req.headers().contains_key(header::AUTHORIZATION);
-    let response = if req.headers().contains_key(header::USER_AGENT) {
-        next.run(req).await
-    } else {
-        github_error(
-            StatusCode::FORBIDDEN,
-            "Request forbidden by administrative rules. Please make sure your request has a \
-             User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).",
-            "https://docs.github.com/rest/overview/resources-in-the-rest-api#user-agent-required",
-        )
+    let (response, body) = match buffer(req).await {
+        Err(refused) => (refused, None),
+        Ok((req, body)) => match refusal(&req, &path) {
+            Some(refused) => (refused, body),
+            None => (next.run(req).await, body),
+        },
     };
     replay.log.push(Hit {
+        method,
         path,
         if_none_match,
         authorized,
         status: response.status().as_u16(),
+        body,
     });
     response
 }
 
-async fn list(
-    State(replay): State<Arc<Replay>>,
-    Path((owner, repo)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
-    const DOCS: &str = "https://docs.github.com/rest/pulls/pulls#list-pull-requests";
-    let Some(recorded) = replay.repos.get(&format!("{owner}/{repo}").to_lowercase()) else {
-        return not_found(DOCS);
-    };
-    let param = |k: &str| query.get(k).map(String::as_str);
-    let state = param("state").unwrap_or("open");
-    if !matches!(state, "open" | "closed" | "all") {
-        return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed", DOCS);
+/// Reads the body of anything but a `GET`/`HEAD` so it can be logged, and puts it back.
+async fn buffer(req: Request) -> Result<(Request, Option<String>), Response> {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok((req, None));
     }
-    let mut pulls: Vec<&Value> = recorded
-        .iter()
-        .filter(|p| state == "all" || p["state"].as_str() == Some(state))
-        .collect();
-    let sort = param("sort").unwrap_or("created");
-    let key = if sort == "updated" {
-        "updated_at"
-    } else {
-        "created_at"
-    };
-    // GitHub: descending by default only for `created`.
-    let descending = match param("direction") {
-        Some("asc") => false,
-        Some("desc") => true,
-        _ => sort == "created",
-    };
-    // GitHub's timestamps share one format, so text order is time order.
-    pulls.sort_by(|a, b| {
-        let ord = a[key]
-            .as_str()
-            .unwrap_or_default()
-            .cmp(b[key].as_str().unwrap_or_default());
-        if descending {
-            ord.reverse()
-        } else {
-            ord
-        }
-    });
-    let per_page = param("per_page")
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .map_or(DEFAULT_PER_PAGE, |n| n.min(MAX_PER_PAGE));
-    let page = param("page")
-        .and_then(|n| n.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(1);
-    let pages = pulls.len().div_ceil(per_page).max(1);
-    let slice: Vec<&Value> = pulls
-        .iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .copied()
-        .collect();
-    let link = link_header(&headers, &uri, page, pages);
-    respond(&replay, &headers, &slice, link)
-}
-
-async fn one(
-    State(replay): State<Arc<Replay>>,
-    Path((owner, repo, number)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    const DOCS: &str = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request";
-    let found = replay
-        .repos
-        .get(&format!("{owner}/{repo}").to_lowercase())
-        .zip(number.parse::<u64>().ok())
-        .and_then(|(pulls, n)| pulls.iter().find(|p| p["number"].as_u64() == Some(n)));
-    match found {
-        Some(pull) => respond(&replay, &headers, pull, None),
-        None => not_found(DOCS),
-    }
-}
-
-/// A 200 with `ETag` and rate-limit headers, or a 304 when the client's validator matches (which,
-/// as on GitHub, does not count against the limit).
-fn respond(
-    replay: &Replay,
-    request: &HeaderMap,
-    body: &impl serde::Serialize,
-    link: Option<String>,
-) -> Response {
-    let body = match serde_json::to_vec_pretty(body) {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    };
-    let etag = format!("\"{}\"", hex(&Sha256::digest(&body)));
-    let matches = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == etag || t == "*")
-        });
-    let (window, exhausted) = replay.count(!matches);
-    if exhausted {
-        return github_error(
-            StatusCode::FORBIDDEN,
-            "API rate limit exceeded. (But here's the good news: Authenticated requests get a \
-             higher rate limit.)",
-            "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        github_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body too large",
+            "https://docs.github.com/rest",
         )
-        .with_headers(rate_headers(&window));
-    }
-    let mut headers = rate_headers(&window);
-    insert(&mut headers, header::ETAG, &etag);
-    insert(
-        &mut headers,
-        header::CACHE_CONTROL,
-        "private, max-age=60, s-maxage=60",
-    );
-    insert(&mut headers, header::VARY, "Accept, Authorization, Cookie");
-    if let Some(link) = link {
-        insert(&mut headers, header::LINK, &link);
-    }
-    if matches {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    insert(
-        &mut headers,
-        header::CONTENT_TYPE,
-        "application/json; charset=utf-8",
-    );
-    (StatusCode::OK, headers, body).into_response()
+    })?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok((Request::from_parts(parts, Body::from(bytes)), Some(text)))
 }
 
-impl Replay {
-    /// Counts a call when `counts`; the window after it, and whether it was over the limit.
-    fn count(&self, counts: bool) -> (WindowView, bool) {
-        let mut w = self.limit.lock().unwrap_or_else(|p| p.into_inner());
-        let now = chrono::Utc::now().timestamp();
-        if now >= w.reset {
-            *w = Window {
-                reset: now + 3600,
-                used: 0,
-            };
-        }
-        let exhausted = counts && w.used >= RATE_LIMIT;
-        if counts && !exhausted {
-            w.used += 1;
-        }
-        (
-            WindowView {
-                reset: w.reset,
-                used: w.used,
-            },
-            exhausted,
-        )
-    }
-}
-
-struct WindowView {
-    reset: i64,
-    used: u32,
-}
-
-fn rate_headers(w: &WindowView) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    insert(&mut h, "x-ratelimit-limit", &RATE_LIMIT.to_string());
-    insert(
-        &mut h,
-        "x-ratelimit-remaining",
-        &RATE_LIMIT.saturating_sub(w.used).to_string(),
-    );
-    insert(&mut h, "x-ratelimit-reset", &w.reset.to_string());
-    insert(&mut h, "x-ratelimit-used", &w.used.to_string());
-    insert(&mut h, "x-ratelimit-resource", "core");
-    h
-}
-
-/// GitHub's `Link`: `next`/`last` before the last page, `prev`/`first` after the first, each
-/// this server's own URL with the request's query and another `page`.
-fn link_header(headers: &HeaderMap, uri: &Uri, page: usize, pages: usize) -> Option<String> {
-    if pages <= 1 {
+/// GitHub's answer to a request it refuses before looking at the path, if any.
+fn refusal(req: &Request, path: &str) -> Option<Response> {
+    // github.com's OAuth pages are visited by browsers and token exchanges, not the API's rules.
+    if path.starts_with("/login/oauth/") {
         return None;
     }
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let others: Vec<&str> = uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|kv| !kv.is_empty() && !kv.starts_with("page="))
-        .collect();
-    let url = |n: usize| {
-        let mut query = others.clone();
-        let page = format!("page={n}");
-        query.push(&page);
-        format!("<http://{host}{}?{}>", uri.path(), query.join("&"))
-    };
-    let mut rels = Vec::new();
-    if page > 1 {
-        rels.push(format!(r#"{}; rel="prev""#, url((page - 1).min(pages))));
+    if !req.headers().contains_key(header::USER_AGENT) {
+        return Some(github_error(
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules. Please make sure your request has a \
+             User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required).",
+            "https://docs.github.com/rest/overview/resources-in-the-rest-api#user-agent-required",
+        ));
     }
-    if page < pages {
-        rels.push(format!(r#"{}; rel="next""#, url(page + 1)));
-        rels.push(format!(r#"{}; rel="last""#, url(pages)));
-    }
-    if page > 1 {
-        rels.push(format!(r#"{}; rel="first""#, url(1)));
-    }
-    Some(rels.join(", "))
-}
-
-fn not_found(docs: &str) -> Response {
-    github_error(StatusCode::NOT_FOUND, "Not Found", docs)
-}
-
-fn github_error(status: StatusCode, message: &str, docs: &str) -> Response {
-    let body = serde_json::json!({
-        "message": message,
-        "documentation_url": docs,
-        "status": status.as_u16().to_string(),
-    });
-    let mut headers = HeaderMap::new();
-    insert(
-        &mut headers,
-        header::CONTENT_TYPE,
-        "application/json; charset=utf-8",
-    );
-    (status, headers, Body::from(body.to_string())).into_response()
-}
-
-/// Adds headers to a response.
-trait WithHeaders {
-    fn with_headers(self, headers: HeaderMap) -> Response;
-}
-
-impl WithHeaders for Response {
-    fn with_headers(mut self, headers: HeaderMap) -> Response {
-        self.headers_mut().extend(headers);
-        self
-    }
-}
-
-fn insert<K>(headers: &mut HeaderMap, name: K, value: &str)
-where
-    K: TryInto<HeaderName>,
-{
-    // Every value here is ours or a Host header that already parsed; skip rather than fail.
-    if let (Ok(name), Ok(value)) = (name.try_into(), HeaderValue::from_str(value)) {
-        headers.insert(name, value);
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn link_header_is_githubs() {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8084"));
-        let uri: Uri = "/repos/DSpace/DSpace/pulls?state=open&per_page=10&page=2"
-            .parse()
-            .unwrap();
-        let base = "http://127.0.0.1:8084/repos/DSpace/DSpace/pulls?state=open&per_page=10";
-        assert_eq!(
-            link_header(&h, &uri, 2, 3).unwrap(),
-            format!(
-                r#"<{base}&page=1>; rel="prev", <{base}&page=3>; rel="next", <{base}&page=3>; rel="last", <{base}&page=1>; rel="first""#
-            )
-        );
-        let first: Uri = "/repos/DSpace/DSpace/pulls?state=open&per_page=10"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            link_header(&h, &first, 1, 3).unwrap(),
-            format!(r#"<{base}&page=2>; rel="next", <{base}&page=3>; rel="last""#)
-        );
-        assert_eq!(link_header(&h, &first, 1, 1), None);
-    }
-
-    #[test]
-    fn the_recordings_load() {
-        let dir = FsPath::new(env!("CARGO_MANIFEST_DIR")).join("../web/fixtures/github");
-        let repos = load(&dir).unwrap();
-        assert!(repos["dspace/dspace"].len() >= 25);
-        assert!(repos["dspace/dspace-angular"].len() >= 25);
-        assert!(load(FsPath::new("/nonexistent")).is_err());
-    }
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    (writes && !req.headers().contains_key(header::AUTHORIZATION)).then(respond::bad_credentials)
 }

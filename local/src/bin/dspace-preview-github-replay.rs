@@ -1,12 +1,19 @@
-//! Serves the recorded GitHub pull requests as GitHub's REST API, for the local run (point
+//! Serves the recorded GitHub (pull requests, branches, permissions, comments, deployments and
+//! the OAuth sign-in) as GitHub's REST API and github.com, for the local run (point
 //! `PREVIEW_GITHUB_API` at it).
 //!
 //! `dspace-preview-github-replay [--fixtures DIR] [--addr HOST:PORT]`, or the environment
 //! variables `PREVIEW_GITHUB_REPLAY_FIXTURES` (default `web/fixtures/github`, else the crate's
-//! own copy) and `PREVIEW_GITHUB_REPLAY_ADDR` (default `127.0.0.1:8084`).
+//! own copy) and `PREVIEW_GITHUB_REPLAY_ADDR` (default `127.0.0.1:8084`). The OAuth app it
+//! accepts is `PREVIEW_GITHUB_REPLAY_CLIENT_ID` / `PREVIEW_GITHUB_REPLAY_CLIENT_SECRET` (default
+//! `Iv1.replay-client` / `replay-client-secret`); its sign-in page suggests
+//! `PREVIEW_GITHUB_REPLAY_LOGIN` (default `octo-reviewer`). `GET /_replay/requests` lists the
+//! requests it answered.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use preview_local::github_replay::Options;
 
 fn main() -> ExitCode {
     match run() {
@@ -55,8 +62,14 @@ async fn run() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(%addr, fixtures = %fixtures.display(), "replaying recorded GitHub responses");
-    preview_local::github_replay::serve(fixtures, listener)
+    let defaults = Options::default();
+    let options = Options {
+        client_id: env("PREVIEW_GITHUB_REPLAY_CLIENT_ID").unwrap_or(defaults.client_id),
+        client_secret: env("PREVIEW_GITHUB_REPLAY_CLIENT_SECRET").unwrap_or(defaults.client_secret),
+        default_login: env("PREVIEW_GITHUB_REPLAY_LOGIN").unwrap_or(defaults.default_login),
+    };
+    tracing::info!(%addr, fixtures = %fixtures.display(), client_id = %options.client_id, "replaying recorded GitHub responses");
+    preview_local::github_replay::serve_with(fixtures, options, listener)
         .await
         .map_err(|e| e.to_string())
 }
