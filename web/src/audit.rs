@@ -232,6 +232,24 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
     log
 }
 
+/// Who launched the preview: the execution input's requester (empty when unknown).
+pub fn requester(events: &[Event]) -> String {
+    events
+        .iter()
+        .find(|e| e.kind == "ExecutionStarted")
+        .and_then(|e| parsed::<ExecutionInput>(&e.input))
+        .map(|i| i.request.requester)
+        .unwrap_or_default()
+}
+
+/// The audit log with lines recorded outside the history (password reveals) put in time order;
+/// lines at the same moment keep the history's first.
+pub fn merged(mut log: Vec<Entry>, extra: Vec<Entry>) -> Vec<Entry> {
+    log.extend(extra);
+    log.sort_by_key(|e| e.at);
+    log
+}
+
 /// What an extend achieved, in words: the minutes actually granted, and whether the maximum
 /// lifetime cut the request short (`asked` minutes, when known).
 pub fn extend_text(out: &ExtendOutput, asked: Option<u64>) -> String {

@@ -3,8 +3,11 @@
 //! Why a shared access code: DSpace's testers are a broad community (committers, institutions,
 //! volunteers) without one GitHub org to check; a code handed out on the mailing list or Slack is
 //! the most accessible gate that still keeps drive-by visitors from spending the project's EC2
-//! budget. Everyone names themselves at sign-in so the audit log says who did what. GitHub OAuth
-//! with an allowlist can replace this later behind the same [`Session`].
+//! budget. Everyone names themselves at sign-in so the audit log says who did what.
+//!
+//! With `PREVIEW_AUTH_MODE=github` people sign in with GitHub instead ([`crate::github_signin`]):
+//! the session then carries the GitHub login and says so ([`SignedInWith::GitHub`]), and only
+//! that mode's sessions are accepted, so switching modes signs everyone out.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::COOKIE;
@@ -15,6 +18,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 use crate::error::WebError;
+use crate::pages::Viewer;
 use crate::secrets::Keys;
 use crate::state::AppState;
 
@@ -25,11 +29,25 @@ pub const SIGNIN_COOKIE: &str = "dsp_signin";
 /// How long a session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
+/// How a session's person proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedInWith {
+    /// The shared access code; the name is self-declared.
+    AccessCode,
+    /// GitHub's OAuth; the name is their GitHub login.
+    GitHub,
+}
+
+/// The marker a GitHub session's cookie carries after its nonce.
+const GITHUB_MARKER: &str = "github";
+
 /// A signed-in person.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The name they gave (a GitHub login or e-mail).
+    /// The name they gave (a GitHub login or e-mail), or their GitHub login.
     pub user: String,
+    /// How they signed in.
+    pub via: SignedInWith,
     /// When the session ends anyway.
     pub expires: DateTime<Utc>,
     /// The cookie value, which the CSRF token is bound to.
@@ -64,6 +82,58 @@ impl Session {
     pub fn id(&self) -> String {
         session_id(&self.raw)
     }
+
+    /// The name as pages show it: `@login` for GitHub, the name given otherwise.
+    pub fn shown_as(&self) -> String {
+        match self.via {
+            SignedInWith::GitHub => format!("@{}", self.user),
+            SignedInWith::AccessCode => self.user.clone(),
+        }
+    }
+
+    /// Who this is, as the pages need it (name, CSRF token, which buttons show).
+    pub fn viewer(&self, state: &AppState) -> Viewer {
+        Viewer {
+            user: self.user.clone(),
+            github: self.via == SignedInWith::GitHub,
+            csrf: self.csrf(),
+            acts_on_any: acts_on_any(state, self),
+        }
+    }
+}
+
+/// True when someone may stop or extend a preview `requester` launched: anyone who may act on
+/// every preview (`any`), or the requester themselves (logins compare case-insensitively, as on
+/// GitHub). See [`acts_on_any`] for who is `any`.
+pub fn may_act(any: bool, user: &str, requester: &str) -> bool {
+    any || (!requester.is_empty() && requester.eq_ignore_ascii_case(user))
+}
+
+/// True when `session` may stop or extend every preview. In access-code mode everyone signed in
+/// may, as before: names there are self-declared, so comparing them with the requester would
+/// only pretend to protect anything. With GitHub, only the maintainers
+/// (`PREVIEW_GITHUB_MAINTAINERS`); others act on their own previews ([`may_act`]).
+pub fn acts_on_any(state: &AppState, session: &Session) -> bool {
+    match (session.via, state.signin.github()) {
+        (SignedInWith::GitHub, Some(github)) => github.rules.is_maintainer(&session.user),
+        _ => true,
+    }
+}
+
+/// Refuses (403) a stop or extend by someone who may not act on `requester`'s preview.
+pub fn check_may_act(state: &AppState, session: &Session, requester: &str) -> Result<(), WebError> {
+    if may_act(acts_on_any(state, session), &session.user, requester) {
+        return Ok(());
+    }
+    Err(WebError::Forbidden(format!(
+        "only {} (who launched this preview) and the maintainers may stop or extend it; ask \
+         one of them, or launch your own",
+        if requester.is_empty() {
+            "the requester".to_string()
+        } else {
+            format!("@{requester}")
+        }
+    )))
 }
 
 /// The revocation id of a session cookie value.
@@ -87,9 +157,31 @@ pub fn valid_user_name(name: &str) -> bool {
 /// A new session cookie value for `user`, valid until `expires`, bound to the current access
 /// code (rotating the code ends it) and unique (a sign-out revokes this one only).
 pub fn session_value(keys: &Keys, user: &str, expires: DateTime<Utc>) -> String {
+    signed_session(keys, user, expires, None)
+}
+
+/// The `Set-Cookie` value of a new session for `user`, signed in `via`, lasting
+/// [`SESSION_HOURS`].
+pub fn new_session_cookie(keys: &Keys, user: &str, via: SignedInWith, secure: bool) -> String {
+    let expires = Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+    let value = match via {
+        SignedInWith::AccessCode => session_value(keys, user, expires),
+        SignedInWith::GitHub => github_session_value(keys, user, expires),
+    };
+    set_cookie(SESSION_COOKIE, &value, SESSION_HOURS * 3600, secure)
+}
+
+/// A new session cookie value for the GitHub login `login` (marked as such), valid until
+/// `expires`.
+pub fn github_session_value(keys: &Keys, login: &str, expires: DateTime<Utc>) -> String {
+    signed_session(keys, login, expires, Some(GITHUB_MARKER))
+}
+
+fn signed_session(keys: &Keys, user: &str, expires: DateTime<Utc>, marker: Option<&str>) -> String {
     let nonce = format!("{:016x}", rand::random::<u64>());
+    let marker = marker.map(|m| format!("|{m}")).unwrap_or_default();
     let body = format!(
-        "{user}|{}|{}|{nonce}",
+        "{user}|{}|{}|{nonce}{marker}",
         expires.timestamp(),
         keys.code_fingerprint()
     );
@@ -104,6 +196,12 @@ pub fn parse_session(keys: &Arc<Keys>, value: &str, now: DateTime<Utc>) -> Optio
     let (user, expires, fingerprint, _nonce) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     let expires = Utc.timestamp_opt(expires.parse().ok()?, 0).single()?;
+    // The marker is inside the signed body, so an access-code session cannot claim GitHub.
+    let via = match parts.next() {
+        None => SignedInWith::AccessCode,
+        Some(GITHUB_MARKER) => SignedInWith::GitHub,
+        Some(_) => return None,
+    };
     (parts.next().is_none()
         && keys.signer.verify("session", body, sig)
         && expires > now
@@ -111,6 +209,7 @@ pub fn parse_session(keys: &Arc<Keys>, value: &str, now: DateTime<Utc>) -> Optio
         && valid_user_name(user))
     .then(|| Session {
         user: user.to_string(),
+        via,
         expires,
         raw: value.to_string(),
         keys: keys.clone(),
@@ -154,6 +253,9 @@ pub async fn session_of(
     let Some(session) = parse_session(&keys, value, Utc::now()) else {
         return Ok(None);
     };
+    if session.via != state.signin.signs_in_with() {
+        return Ok(None);
+    }
     if state.revocations.is_revoked(state, &session.id()).await? {
         return Ok(None);
     }
@@ -216,6 +318,31 @@ mod tests {
             session_id(&session_value(&k, "alice", now + Duration::hours(1))),
             "two sign-ins are two sessions"
         );
+    }
+
+    #[test]
+    fn github_sessions_are_marked_and_the_mark_cannot_be_forged() {
+        let k = keys("c");
+        let now = Utc::now();
+        let v = github_session_value(&k, "octo", now + Duration::hours(1));
+        let s = parse_session(&k, &v, now).unwrap();
+        assert_eq!((s.user.as_str(), s.via), ("octo", SignedInWith::GitHub));
+        assert_eq!(s.shown_as(), "@octo");
+        let code = session_value(&k, "octo", now + Duration::hours(1));
+        assert_eq!(
+            parse_session(&k, &code, now).unwrap().via,
+            SignedInWith::AccessCode
+        );
+        let (body, sig) = code.rsplit_once('|').unwrap();
+        assert!(parse_session(&k, &format!("{body}|github|{sig}"), now).is_none());
+    }
+
+    #[test]
+    fn only_the_requester_or_anyone_allowed_may_act() {
+        assert!(may_act(false, "Octo", "octo"));
+        assert!(!may_act(false, "octo", "other"));
+        assert!(!may_act(false, "octo", ""));
+        assert!(may_act(true, "mo", "other"));
     }
 
     #[test]

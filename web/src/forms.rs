@@ -200,6 +200,21 @@ pub struct SigninForm {
     pub code: String,
 }
 
+/// What GitHub sends back to `/auth/github/callback`: a code and our state, or an error (the
+/// person declined).
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    /// The one-time code to trade for a token.
+    #[serde(default)]
+    pub code: String,
+    /// The state we sent, which the state cookie must hold.
+    #[serde(default)]
+    pub state: String,
+    /// GitHub's error code (`access_denied`) when there is no code.
+    #[serde(default)]
+    pub error: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -327,6 +327,11 @@ impl GitHub {
         &self.base
     }
 
+    /// True when the service has its own token (`PREVIEW_GITHUB_TOKEN`).
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     /// One uncached call: `method` on `url` (absolute, or a path under the API such as
     /// `/user`) with `body` sent as JSON. Any status is an [`Answer`]; only an unreachable
     /// GitHub, or a rate limit on the service's token, is an error. Calls with the service's

@@ -9,7 +9,8 @@
 //! API client), [`picker`] (PR lists and pairing, pure), [`choices`] (the form's PRs and the PR
 //! checks at launch), [`limits`] (the per-person and global launch limits), [`secrets`] (the link key and access code, from
 //! Secrets Manager in AWS), [`revocations`] (signed-out sessions), [`throttle`] (sign-in
-//! attempts), [`webhook`] (the GitHub webhook's signature, payload and `/preview` commands).
+//! attempts), [`webhook`] (the GitHub webhook's signature, payload and `/preview` commands),
+//! [`github_signin`] (signing in with GitHub's OAuth), [`membership`] (who may sign in with GitHub).
 
 pub mod audit;
 pub mod auth;
@@ -18,10 +19,13 @@ pub mod choices;
 pub mod error;
 pub mod forms;
 pub mod github;
+pub mod github_signin;
 pub mod limits;
 pub mod links;
+pub mod membership;
 pub mod pages;
 pub mod picker;
+pub mod reveals;
 pub mod revocations;
 pub mod routes;
 pub mod secrets;

@@ -9,6 +9,7 @@ use preview_tasks::{aws::region_of, Clients, Config, Ctx};
 use crate::cached_builds::CachedBuilds;
 use crate::error::WebError;
 use crate::github::GitHub;
+use crate::github_signin::{SigninMode, NO_ACCESS_CODE};
 use crate::revocations::Revocations;
 use crate::secrets::{read, KeySource, Secret, DEFAULT_CACHE};
 use crate::throttle::SigninThrottle;
@@ -52,6 +53,8 @@ pub struct Settings {
     pub time_to_url: TimeToUrl,
     /// The GitHub webhook's secret and allowed users; `None` turns the webhook off.
     pub webhook: Option<WebhookSettings>,
+    /// How people sign in: the access code, or GitHub (`PREVIEW_AUTH_MODE`).
+    pub signin: SigninMode,
 }
 
 impl Deref for AppState {
@@ -81,8 +84,14 @@ impl AppState {
             Some(arn) => Ok(Secret::Arn(arn)),
             None => required(name).map(Secret::Value),
         };
-        let (link_key, access_code) = (secret("PREVIEW_LINK_KEY")?, secret("PREVIEW_ACCESS_CODE")?);
         let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let signin = SigninMode::from_env(&env, &aws_sdk_secretsmanager::Client::new(&sdk)).await?;
+        // Signing in with GitHub needs no access code; sessions still bind to one (a constant).
+        let access_code = match secret("PREVIEW_ACCESS_CODE") {
+            Err(_) if signin.github().is_some() => Secret::Value(NO_ACCESS_CODE.into()),
+            code => code?,
+        };
+        let link_key = secret("PREVIEW_LINK_KEY")?;
         let keys = KeySource::new(
             aws_sdk_secretsmanager::Client::new(&sdk),
             link_key,
@@ -124,6 +133,7 @@ impl AppState {
             cached_builds: CachedBuilds::default(),
             time_to_url: TimeToUrl::default(),
             webhook,
+            signin,
         }))
     }
 

@@ -326,6 +326,18 @@ pub async fn detail(state: &AppState, id: &PreviewId) -> Result<Detail, WebError
     })
 }
 
+/// Who launched a preview (its execution input's requester; empty when unreadable); 404 when
+/// there is no such execution. One DescribeExecution, no history.
+pub async fn requester(state: &AppState, id: &PreviewId) -> Result<String, WebError> {
+    let arn = state.execution_arn(id.as_str());
+    let described = describe(state, id, &arn).await?;
+    Ok(described
+        .input()
+        .and_then(|i| serde_json::from_str::<ExecutionInput>(i).ok())
+        .map(|i| i.request.requester)
+        .unwrap_or_default())
+}
+
 /// The fields of a history event the audit log reads.
 pub fn event(e: &HistoryEvent) -> Event {
     let mut out = Event {

@@ -6,7 +6,7 @@ use preview_tasks::domain::cost::{self, Usd};
 use preview_tasks::domain::phase::Phase;
 use preview_tasks::domain::request::{cfg_key, BACKEND_REPO, UI_REPO};
 
-use super::{admin_hint, buttons, countdown, esc, layout, link, notice};
+use super::{admin_hint, buttons, countdown, esc, layout, link, notice, Viewer};
 use crate::forms::LaunchForm;
 use crate::workflow::{LivePreview, Overview, PastPreview};
 
@@ -26,9 +26,7 @@ pub struct PrChoices {
 /// Everything the home page shows.
 pub struct Home<'a> {
     /// Who is signed in.
-    pub user: &'a str,
-    /// Their CSRF token.
-    pub csrf: &'a str,
+    pub viewer: &'a Viewer,
     /// Live and past previews, and the dials in force.
     pub overview: &'a Overview,
     /// Only the form (it was wrong, and is shown back without asking AWS for the lists).
@@ -62,7 +60,7 @@ fn source(repo: &str, tagged: &str, base: &str) -> String {
     )
 }
 
-fn live_card(p: &LivePreview, csrf: &str, admin_email: &str, now: DateTime<Utc>) -> String {
+fn live_card(p: &LivePreview, viewer: &Viewer, admin_email: &str, now: DateTime<Utc>) -> String {
     let urls: Vec<String> = [("UI", &p.ui_url), ("REST API", &p.rest_url)]
         .iter()
         .filter_map(|(k, u)| u.as_deref().map(|u| format!("{k}: {}", link(u))))
@@ -108,7 +106,11 @@ fn live_card(p: &LivePreview, csrf: &str, admin_email: &str, now: DateTime<Utc>)
             .started
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default(),
-        buttons = buttons(&p.id, csrf),
+        buttons = if viewer.may_act(&p.requester) {
+            buttons(&p.id, &viewer.csrf)
+        } else {
+            String::new()
+        },
     )
 }
 
@@ -291,7 +293,7 @@ fn launch_form(h: &Home) -> String {
         },
         error = notice(h.error, true),
         notice = notice(h.notice, false),
-        csrf = esc(h.csrf),
+        csrf = esc(&h.viewer.csrf),
         paired = esc(&form.paired),
         bpr = pr_field("backend_pr", "backend-prs", &form.backend_pr),
         bbr = field("backend_branch", "or a branch", &form.backend_branch, ""),
@@ -330,7 +332,7 @@ pub fn home(h: &Home) -> String {
 <h2 id="launch">Launch a preview</h2>{}"#,
             launch_form(h)
         );
-        return layout("DSpace previews", Some((h.user, h.csrf)), &body);
+        return layout("DSpace previews", Some(h.viewer), &body);
     }
     let live = &h.overview.live;
     let cards = if live.is_empty() {
@@ -338,7 +340,7 @@ pub fn home(h: &Home) -> String {
     } else {
         let cards: String = live
             .iter()
-            .map(|p| live_card(p, h.csrf, &h.overview.config.admin_email, h.now))
+            .map(|p| live_card(p, h.viewer, &h.overview.config.admin_email, h.now))
             .collect();
         format!(r#"<div class="cards">{cards}</div>"#)
     };
@@ -349,7 +351,7 @@ pub fn home(h: &Home) -> String {
         launch_form(h),
         past_table(&h.overview.past, h.overview.config.preview_hourly()),
     );
-    layout("DSpace previews", Some((h.user, h.csrf)), &body)
+    layout("DSpace previews", Some(h.viewer), &body)
 }
 
 #[cfg(test)]
@@ -382,8 +384,12 @@ mod tests {
 
     fn render(o: &Overview, form: &LaunchForm, error: Option<&str>) -> String {
         home(&Home {
-            user: "alice",
-            csrf: "t",
+            viewer: &Viewer {
+                user: "alice".into(),
+                github: false,
+                csrf: "t".into(),
+                acts_on_any: true,
+            },
             overview: o,
             partial: false,
             form,

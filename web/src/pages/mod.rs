@@ -56,13 +56,38 @@ pub const STYLE_PATH: &str = concat!("/assets/app-", env!("CARGO_PKG_VERSION"), 
 /// Where the script is served.
 pub const SCRIPT_PATH: &str = concat!("/assets/app-", env!("CARGO_PKG_VERSION"), ".js");
 
+/// Who looks at a page: the header's name and whether the Stop and Extend buttons show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    /// Their name or GitHub login.
+    pub user: String,
+    /// Signed in with GitHub (the header says so and shows `@login`).
+    pub github: bool,
+    /// Their CSRF token.
+    pub csrf: String,
+    /// May stop or extend every preview (see [`crate::auth::acts_on_any`]).
+    pub acts_on_any: bool,
+}
+
+impl Viewer {
+    /// True when the buttons of `requester`'s preview show for them.
+    pub fn may_act(&self, requester: &str) -> bool {
+        crate::auth::may_act(self.acts_on_any, &self.user, requester)
+    }
+}
+
 /// The page frame: title, who is signed in, body.
-pub fn layout(title: &str, user: Option<(&str, &str)>, body: &str) -> String {
-    let who = match user {
-        Some((name, csrf)) => format!(
-            r#"<span>signed in as <strong>{}</strong> <form method="post" action="/signout"><input type="hidden" name="csrf" value="{}"><button class="secondary">Sign out</button></form></span>"#,
-            esc(name),
-            esc(csrf)
+pub fn layout(title: &str, viewer: Option<&Viewer>, body: &str) -> String {
+    let who = match viewer {
+        Some(v) => format!(
+            r#"<span>signed in {} <strong>{}</strong> <form method="post" action="/signout"><input type="hidden" name="csrf" value="{}"><button class="secondary">Sign out</button></form></span>"#,
+            if v.github { "with GitHub as" } else { "as" },
+            esc(&if v.github {
+                format!("@{}", v.user)
+            } else {
+                v.user.clone()
+            }),
+            esc(&v.csrf)
         ),
         None => String::new(),
     };
@@ -153,6 +178,34 @@ pub fn signin(next: &str, csrf: &str, error: Option<&str>) -> String {
 <button>Sign in</button></form>"#,
             esc(csrf),
             esc(next)
+        ),
+    )
+}
+
+/// The sign-in page in GitHub mode: one button (a link, so no form posts to another site).
+pub fn signin_github(next: &str, error: Option<&str>) -> String {
+    layout(
+        "Sign in",
+        None,
+        &format!(
+            r#"{}<p>Sign in with your GitHub account. The service reads only your login and your DSpace organization and team memberships.</p>
+<p><a class="button" id="signin-github" href="/auth/github?next={}">Sign in with GitHub</a></p>"#,
+            notice(error, true),
+            esc(&url_encode(next))
+        ),
+    )
+}
+
+/// The page of someone GitHub signed in whom the rules do not let in.
+pub fn refused(login: &str, who_may: &str) -> String {
+    layout(
+        "Not signed in",
+        None,
+        &format!(
+            r#"<p>Thank you for your interest, <strong>@{}</strong>. This service starts cloud machines paid for by the DSpace project, so only some GitHub accounts may use it: {}.</p>
+<p>If you think you should be one of them, ask on the DSpace Slack or mailing list. You were not signed in.</p><p><a href="/signin">Back to the sign-in page</a></p>"#,
+            esc(login),
+            esc(who_may)
         ),
     )
 }

@@ -5,7 +5,7 @@ use preview_tasks::domain::urls;
 use preview_tasks::logs::LogLine;
 use preview_tasks::steps::health::{PhaseTiming, RunningImages, SideImage};
 
-use super::{admin_hint, buttons, esc, layout, link, notice};
+use super::{admin_hint, buttons, esc, layout, link, notice, Viewer};
 use crate::audit::Entry;
 use crate::links::LinkAction;
 use crate::workflow::Detail;
@@ -13,9 +13,9 @@ use crate::workflow::Detail;
 /// Everything a preview's page shows.
 pub struct PreviewPage<'a> {
     /// Who is looking.
-    pub user: &'a str,
-    /// Their CSRF token.
-    pub csrf: &'a str,
+    pub viewer: &'a Viewer,
+    /// Who launched it (the execution input's requester).
+    pub requester: &'a str,
     /// The execution.
     pub detail: &'a Detail,
     /// Its phase.
@@ -67,7 +67,7 @@ fn ready(p: &PreviewPage, urls: &str) -> String {
         (None, true) => format!(
             r#"<form method="post" action="/previews/{}/admin-password"><input type="hidden" name="csrf" value="{}"><button class="secondary">Show the admin password</button></form>"#,
             esc(&d.id),
-            esc(p.csrf)
+            esc(&p.viewer.csrf)
         ),
         (None, false) => String::new(),
     };
@@ -156,7 +156,8 @@ pub fn preview(p: &PreviewPage) -> String {
         .and_then(|v| v.as_str())
         .map(|o| format!("<p>Outcome: <strong>{}</strong></p>", esc(o)))
         .unwrap_or_default();
-    let actions = if d.running() {
+    // The shareable links stop and extend too, so they show only to whoever may act.
+    let actions = if d.running() && p.viewer.may_act(p.requester) {
         let links: String = p
             .links
             .iter()
@@ -171,7 +172,7 @@ pub fn preview(p: &PreviewPage) -> String {
             .collect();
         format!(
             "{}<h2>Shareable links</h2><p>Send these to whoever tests the preview. Opening a link only asks for confirmation, so mail and chat link previews cannot extend or stop anything.</p><ul>{links}</ul>",
-            buttons(&d.id, p.csrf)
+            buttons(&d.id, &p.viewer.csrf)
         )
     } else {
         String::new()
@@ -212,7 +213,7 @@ pub fn preview(p: &PreviewPage) -> String {
             &format!("{}/", d.id)
         )),
     );
-    layout(&format!("Preview {}", d.id), Some((p.user, p.csrf)), &body)
+    layout(&format!("Preview {}", d.id), Some(p.viewer), &body)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use preview_tasks::domain::preview_id::PreviewId;
 use preview_tasks::steps::extend::ExtendOutput;
 
 use super::{parse_id, see_other};
-use crate::auth::Session;
+use crate::auth::{self, Session};
 use crate::error::WebError;
 use crate::forms::{CsrfForm, ExtendForm};
 use crate::state::AppState;
@@ -81,13 +81,19 @@ pub(super) async fn act(
     })
 }
 
-/// Acts for the signed-in person, then shows the preview's page with the outcome.
+/// Acts for the signed-in person, then shows the preview's page with the outcome. Signed in
+/// with GitHub, only the requester and the maintainers may (403 otherwise, before any callback);
+/// with the access code, anyone signed in (see [`auth::acts_on_any`]).
 async fn act_and_show(
     state: &AppState,
     session: &Session,
     id: &PreviewId,
     action: Action,
 ) -> Result<Response, WebError> {
+    if !auth::acts_on_any(state, session) {
+        let requester = workflow::requester(state, id).await?;
+        auth::check_may_act(state, session, &requester)?;
+    }
     let outcome = act(state, id, action, &session.user).await?;
     Ok(see_other(&format!(
         "/previews/{id}?notice={}",

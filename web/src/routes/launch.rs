@@ -31,10 +31,9 @@ pub(super) fn routes() -> Router<AppState> {
 
 async fn home(State(state): State<AppState>, session: Session) -> Result<Html<String>, WebError> {
     let (overview, choices) = tokio::join!(workflow::overview(&state), choices::pr_choices(&state));
-    let csrf = session.csrf();
+    let viewer = session.viewer(&state);
     Ok(Html(pages::home(&Home {
-        user: &session.user,
-        csrf: &csrf,
+        viewer: &viewer,
         overview: &overview?,
         partial: false,
         form: &LaunchForm::default(),
@@ -83,14 +82,13 @@ async fn form_back(
         Some(_) => choices::pr_choices(state).await,
         None => Default::default(),
     };
-    let csrf = session.csrf();
+    let viewer = session.viewer(state);
     let (error, notice) = match &message {
         Message::Error(e) => (Some(e.as_str()), None),
         Message::Notice(n) => (None, Some(n.as_str())),
     };
     let html = pages::home(&Home {
-        user: &session.user,
-        csrf: &csrf,
+        viewer: &viewer,
         overview: overview.unwrap_or(&form_only),
         partial: overview.is_none(),
         form,

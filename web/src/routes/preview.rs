@@ -19,6 +19,7 @@ use crate::error::WebError;
 use crate::forms::CsrfForm;
 use crate::links::{self, Link, LinkAction};
 use crate::pages::{self, PreviewPage};
+use crate::reveals;
 use crate::state::AppState;
 use crate::workflow;
 
@@ -50,10 +51,15 @@ async fn render_preview(
 ) -> Result<Html<String>, WebError> {
     let config = &state.ctx.base;
     let names = config.names();
-    let (detail, logs) = tokio::join!(workflow::detail(state, id), log_tail(state, id));
+    let (detail, logs, reveals) = tokio::join!(
+        workflow::detail(state, id),
+        log_tail(state, id),
+        reveals::list(state, id)
+    );
     let detail = detail?;
     let notice = notice_text(notice_code, &detail.events, config);
-    let audit = audit::audit_log(&detail.events);
+    let audit = audit::merged(audit::audit_log(&detail.events), reveals?);
+    let requester = audit::requester(&detail.events);
     let phase = audit::phase(&detail.events);
     let expires = Utc::now() + Duration::minutes(i64::from(config.max_lifetime_minutes));
     let links: Vec<(LinkAction, String)> = LinkAction::ALL
@@ -70,10 +76,10 @@ async fn render_preview(
             )
         })
         .collect();
-    let csrf = session.csrf();
+    let viewer = session.viewer(state);
     Ok(Html(pages::preview(&PreviewPage {
-        user: &session.user,
-        csrf: &csrf,
+        viewer: &viewer,
+        requester: &requester,
         detail: &detail,
         phase,
         audit: &audit,
@@ -132,6 +138,10 @@ async fn admin_password(
     session.check_csrf(&form.csrf)?;
     let id = parse_id(&id)?;
     let password = workflow::admin_password(&state, &id).await?;
+    if password.is_some() {
+        // Recorded before it is shown: a reveal nobody could see in the audit log never happens.
+        reveals::record(&state, &id, &session.shown_as()).await?;
+    }
     tracing::info!(preview = %id, by = %session.user, "admin password shown");
     let notice = if password.is_some() {
         ""

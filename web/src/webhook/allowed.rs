@@ -23,14 +23,8 @@ impl AllowedUsers {
     }
 }
 
-/// True when a repository permission lets its holder command previews: GitHub's
-/// `GET /repos/{owner}/{repo}/collaborators/{username}/permission` answers `permission`
-/// (`admin`, `write`, `read`, `none`; `maintain` and `triage` show as `write` and `read`) and the
-/// finer `role_name`, so both are read.
-pub fn permission_allows(permission: &str, role_name: Option<&str>) -> bool {
-    const ALLOWED: [&str; 4] = ["admin", "maintain", "write", "triage"];
-    ALLOWED.contains(&permission) || role_name.is_some_and(|r| ALLOWED.contains(&r))
-}
+/// The permission rule, shared with the sign-in with GitHub (it lives in `membership`).
+pub use crate::membership::permission_allows;
 
 #[cfg(test)]
 mod tests {
@@ -43,14 +37,5 @@ mod tests {
         assert!(list.contains("bob"));
         assert!(!list.contains("carol"));
         assert!(!AllowedUsers::parse("").contains(""));
-    }
-
-    #[test]
-    fn triage_and_above_are_allowed() {
-        assert!(permission_allows("admin", Some("admin")));
-        assert!(permission_allows("write", Some("maintain")));
-        assert!(permission_allows("read", Some("triage")));
-        assert!(!permission_allows("read", Some("read")));
-        assert!(!permission_allows("none", None));
     }
 }

@@ -20,6 +20,8 @@ use preview_local::{local_ctx, Moto};
 use preview_statemachine::{Engine, ManualClock};
 use preview_tasks::{Clients, Config, Ctx};
 use preview_web::github::GitHub;
+use preview_web::github_signin::{GitHubSignin, SigninMode};
+use preview_web::membership::Membership;
 use preview_web::secrets::KeySource;
 use preview_web::state::Settings;
 use preview_web::webhook::allowed::AllowedUsers;
@@ -37,6 +39,13 @@ pub const WEBHOOK_SECRET: &str = "webhook secret";
 
 /// The logins the tests' webhook accepts commands from.
 pub const WEBHOOK_USERS: &str = "alice, Maintainer-Mo";
+
+/// In GitHub mode: the logins allowed by name (no rights on the recorded GitHub).
+pub const GITHUB_ALLOWED: &str = "octo-listed";
+/// In GitHub mode: the maintainers, who may stop or extend any preview.
+pub const GITHUB_MAINTAINERS: &str = "octo-maintainer";
+/// In GitHub mode: the org and the team whose members may sign in.
+pub const GITHUB_ORGS: &str = "DSpace, DSpace/dspace-committers";
 
 /// Counts every request the SDK clients send (retries included).
 #[derive(Debug, Clone, Default)]
@@ -103,6 +112,8 @@ pub struct World {
     pub calls: Calls,
     /// The GitHub requests the app made.
     pub github_log: ReplayLog,
+    /// The recorded GitHub itself (what a browser would reach on github.com).
+    pub github_app: Router,
     /// The stack's clients, uncounted (for what a test itself reads or writes).
     pub aws: Clients,
     github_api: String,
@@ -163,6 +174,7 @@ pub async fn world_full(
     let github_api = format!("http://{}", github.local_addr().unwrap());
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/github");
     let (replay, github_log) = preview_local::github_replay::app(&fixtures).unwrap();
+    let github_app = replay.clone();
     tokio::spawn(async move { axum::serve(github, replay).await });
     let calls = Calls::default();
     let counted_ctx = Ctx::new(
@@ -180,6 +192,7 @@ pub async fn world_full(
         clock,
         calls,
         github_log,
+        github_app,
         aws: ctx.clients.clone(),
         github_api,
     }
@@ -202,7 +215,19 @@ fn settings(ctx: Ctx, arn: &str, github_api: &str) -> Settings {
             secret: WEBHOOK_SECRET.as_bytes().to_vec(),
             allowed_users: AllowedUsers::parse(WEBHOOK_USERS),
         }),
+        signin: SigninMode::AccessCode,
     }
+}
+
+/// A fresh stack whose app signs in with GitHub: the recorded server plays github.com and
+/// api.github.com, with [`GITHUB_ALLOWED`], [`GITHUB_MAINTAINERS`] and [`GITHUB_ORGS`].
+pub async fn github_world() -> World {
+    let mut w = world().await;
+    let mut settings = w.settings();
+    settings.signin = w.github_signin();
+    w.state = AppState::new(settings);
+    w.app = router(w.state.clone());
+    w
 }
 
 impl World {
@@ -214,6 +239,17 @@ impl World {
             &self.state.state_machine_arn,
             &self.github_api,
         )
+    }
+
+    /// GitHub mode with the recorded server's OAuth app and the tests' rules.
+    pub fn github_signin(&self) -> SigninMode {
+        SigninMode::GitHub(Box::new(GitHubSignin {
+            client_id: preview_local::github_replay::REPLAY_CLIENT_ID.into(),
+            client_secret: preview_local::github_replay::REPLAY_CLIENT_SECRET.into(),
+            web: self.github_api.clone(),
+            public_url: None,
+            rules: Membership::parse(GITHUB_ALLOWED, GITHUB_MAINTAINERS, GITHUB_ORGS).unwrap(),
+        }))
     }
 
     /// Waits until the preview has submitted its `n`th AwaitExpiry.
