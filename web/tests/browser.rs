@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{world, world_full, World, ACCESS_CODE};
+use common::{github_world, world, world_full, World, ACCESS_CODE};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
@@ -264,6 +264,29 @@ async fn sign_in_launch_ready_extend_by_link_stop_audit() {
     the_preview_flow(&w, &c, &base).await;
     c.close().await.unwrap();
     assert_eq!(w.alive().await, 0, "no instance is left running");
+}
+
+/// GitHub mode: the button leads to the recorded GitHub's authorize page, and authorizing there
+/// as a DSpace org member comes back signed in as that login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_with_github_through_the_recorded_authorize_page() {
+    let w = github_world().await;
+    let base = w.serve().await;
+    let (_driver, c) = browser(1280, 900).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for_path(&c, "/signin").await;
+    screenshot(&c, "20-sign-in-github").await;
+    click(&c, "#signin-github").await;
+    wait_for_path(&c, "/login/oauth/authorize").await;
+    assert!(c.current_url().await.unwrap().as_str().starts_with("http://"));
+    screenshot(&c, "21-github-authorize").await;
+    fill(&c, "login", "octo-member").await;
+    click(&c, "#authorize").await;
+    let home = wait_for_text(&c, "signed in with GitHub as @octo-member").await;
+    assert!(home.contains("Launch a preview"), "{home}");
+    assert_eq!(c.current_url().await.unwrap().as_str(), format!("{base}/"));
+    screenshot(&c, "22-signed-in-with-github").await;
+    c.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
