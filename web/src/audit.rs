@@ -457,6 +457,28 @@ mod tests {
         assert_eq!(audit_log(&history())[2].at, at(30));
     }
 
+    #[test]
+    fn the_requester_comes_from_the_input_and_reveals_fall_in_time_order() {
+        assert_eq!(requester(&history()), "alice");
+        assert_eq!(requester(&history()[1..]), "");
+        let reveal = Entry {
+            at: at(25),
+            what: "@octo showed the admin password".into(),
+        };
+        let log: Vec<String> = merged(audit_log(&history()), vec![reveal])
+            .into_iter()
+            .map(|e| e.what)
+            .collect();
+        assert_eq!(
+            log[1..4],
+            [
+                "ready at http://x/",
+                "@octo showed the admin password",
+                "extended by 30 minutes by bob"
+            ]
+        );
+    }
+
     fn extend_output(granted: i64, capped: bool, note: Option<&str>) -> ExtendOutput {
         ExtendOutput {
             expires_at: at(50),

@@ -282,7 +282,8 @@ pub async fn exchange(
             Some(&body),
             Some("application/json"),
         )
-        .await?;
+        .await
+        .map_err(not_answered)?;
     if !answer.ok() {
         return Err(WebError::GitHub(format!(
             "GitHub could not complete the sign-in ({}); start again from the sign-in page.",
@@ -306,6 +307,16 @@ pub async fn exchange(
     }
 }
 
+/// A call GitHub did not answer (unreachable, timed out), saying what to do.
+fn not_answered(e: WebError) -> WebError {
+    match e {
+        WebError::GitHub(why) => WebError::GitHub(format!(
+            "{why}; you are not signed in: start again from the sign-in page in a minute."
+        )),
+        other => other,
+    }
+}
+
 /// The login of the token's owner (`GET /user`).
 pub async fn login_of(github: &GitHub, token: &UserToken) -> Result<String, WebError> {
     #[derive(Deserialize)]
@@ -314,7 +325,8 @@ pub async fn login_of(github: &GitHub, token: &UserToken) -> Result<String, WebE
     }
     let answer = github
         .call(Method::GET, "/user", Caller::User(token.secret()), None)
-        .await?;
+        .await
+        .map_err(not_answered)?;
     if answer.status != StatusCode::OK {
         return Err(WebError::GitHub(format!(
             "GitHub would not say who you are ({}); start again from the sign-in page.",

@@ -13,6 +13,8 @@ use axum::http::{Request, StatusCode};
 use axum::Router;
 use common::{github_world, World, GITHUB_MAINTAINERS};
 use preview_tasks::domain::request::ExecutionInput;
+use preview_web::github_signin::SigninMode;
+use preview_web::{router, AppState};
 use tower::ServiceExt;
 
 /// The host the tests' requests name (the callback URL is built from it).
@@ -448,5 +450,65 @@ async fn showing_the_admin_password_is_recorded_in_the_audit_log() {
             .contains("@octo-triager showed the admin password"),
         "the owner sees who looked: {}",
         page.text
+    );
+}
+
+/// Starts a flow on `app` and comes back at once with `code`, as if GitHub had granted it; the
+/// answer must be an error page (`status`) saying `says`, without a session.
+async fn comes_back_refused(app: &Router, code: &str, status: StatusCode, says: &str) {
+    let start = send(app, get("/auth/github", "")).await;
+    let cookie = start.cookie("dsp_github_state").unwrap();
+    let state = query_param(&start.location, "state");
+    let path = format!("/auth/github/callback?code={code}&state={state}");
+    let back = send(app, get(&path, &cookie)).await;
+    assert_eq!(back.status, status, "{}", back.text);
+    assert!(back.text.contains(says), "{}", back.text);
+    assert!(back.text.contains("start again"), "{}", back.text);
+    assert!(back.cookie("dsp_session").is_none());
+}
+
+#[tokio::test]
+async fn a_refused_code_or_an_unreachable_github_is_an_error_page_without_a_session() {
+    let w = github_world().await;
+    let refused = "bad_verification_code";
+    comes_back_refused(&w.app, "made-up", StatusCode::FORBIDDEN, refused).await;
+
+    let mut settings = w.settings();
+    let mut signin = w.github_signin();
+    if let SigninMode::GitHub(app) = &mut signin {
+        app.web = "http://127.0.0.1:9".into();
+    }
+    settings.signin = signin;
+    let offline = router(AppState::new(settings));
+    let unreachable = "could not reach GitHub";
+    comes_back_refused(&offline, "abc", StatusCode::BAD_GATEWAY, unreachable).await;
+}
+
+#[tokio::test]
+async fn an_access_code_session_does_not_work_in_github_mode() {
+    let w = github_world().await;
+    let keys = w.state.keys.current().await.unwrap();
+    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+    let code_session = format!(
+        "dsp_session={}",
+        preview_web::auth::session_value(&keys, "tdonohue", expires)
+    );
+    let home = send(&w.app, get("/", &code_session)).await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert!(home.location.starts_with("/signin"), "{}", home.location);
+    let github_session = format!(
+        "dsp_session={}",
+        preview_web::auth::github_session_value(&keys, "tdonohue", expires)
+    );
+    let access_mode = router(AppState::new(w.settings()));
+    let home = send(&access_mode, get("/", &github_session)).await;
+    assert_eq!(
+        home.status,
+        StatusCode::SEE_OTHER,
+        "and the other way round"
+    );
+    assert_eq!(
+        send(&w.app, get("/", &github_session)).await.status,
+        StatusCode::OK
     );
 }
