@@ -365,6 +365,49 @@ mod tests {
         assert!(parse_mode(Some("oauth"), true).is_err());
     }
 
+    /// The settings `vars` give, read with a Secrets Manager client that is never reached.
+    async fn from(vars: &[(&str, &str)]) -> Result<SigninMode, WebError> {
+        let env = |k: &str| {
+            vars.iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let conf = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        SigninMode::from_env(&env, &aws_sdk_secretsmanager::Client::from_conf(conf)).await
+    }
+
+    #[tokio::test]
+    async fn settings_come_from_the_environment_and_gaps_are_named() {
+        assert!(matches!(from(&[]).await, Ok(SigninMode::AccessCode)));
+        let full = [
+            ("PREVIEW_GITHUB_CLIENT_ID", "Iv1.x"),
+            ("PREVIEW_GITHUB_CLIENT_SECRET", "s"),
+            ("PREVIEW_GITHUB_ORGS", "DSpace/dspace-committers"),
+            ("PREVIEW_GITHUB_MAINTAINERS", "mo"),
+        ];
+        let mode = from(&full).await.unwrap();
+        let github = mode.github().unwrap();
+        assert_eq!(github.web, DEFAULT_GITHUB_WEB);
+        assert!(github.rules.is_maintainer("MO"));
+        let only_id = from(&full[..1]).await.unwrap_err().to_string();
+        assert!(
+            only_id.contains("PREVIEW_GITHUB_CLIENT_SECRET_ARN"),
+            "{only_id}"
+        );
+        let no_id = from(&[("PREVIEW_AUTH_MODE", "github")]).await.unwrap_err();
+        assert!(
+            no_id.to_string().contains("PREVIEW_GITHUB_CLIENT_ID"),
+            "{no_id}"
+        );
+        let typo = [full[0], full[1], ("PREVIEW_GITHUB_ORGS", "a/b/c")];
+        assert!(from(&typo).await.is_err());
+        let forced = [full[0], ("PREVIEW_AUTH_MODE", "access-code")];
+        assert!(matches!(from(&forced).await, Ok(SigninMode::AccessCode)));
+    }
+
     #[test]
     fn the_flow_state_round_trips_and_cannot_be_changed() {
         let signer = Signer::new(&[3u8; 32]).unwrap();
