@@ -454,8 +454,8 @@ async fn showing_the_admin_password_is_recorded_in_the_audit_log() {
 }
 
 /// Starts a flow on `app` and comes back at once with `code`, as if GitHub had granted it; the
-/// answer must be an error page (`status`) saying `says`, without a session.
-async fn comes_back_refused(app: &Router, code: &str, status: StatusCode, says: &str) {
+/// answer must be an error page (`status`) saying `says`, without a session; returns it.
+async fn comes_back_refused(app: &Router, code: &str, status: StatusCode, says: &str) -> Page {
     let start = send(app, get("/auth/github", "")).await;
     let cookie = start.cookie("dsp_github_state").unwrap();
     let state = query_param(&start.location, "state");
@@ -463,15 +463,16 @@ async fn comes_back_refused(app: &Router, code: &str, status: StatusCode, says: 
     let back = send(app, get(&path, &cookie)).await;
     assert_eq!(back.status, status, "{}", back.text);
     assert!(back.text.contains(says), "{}", back.text);
-    assert!(back.text.contains("start again"), "{}", back.text);
     assert!(back.cookie("dsp_session").is_none());
+    back
 }
 
 #[tokio::test]
 async fn a_refused_code_or_an_unreachable_github_is_an_error_page_without_a_session() {
     let w = github_world().await;
     let refused = "bad_verification_code";
-    comes_back_refused(&w.app, "made-up", StatusCode::FORBIDDEN, refused).await;
+    let page = comes_back_refused(&w.app, "made-up", StatusCode::FORBIDDEN, refused).await;
+    assert!(page.text.contains("start again"), "{}", page.text);
 
     let mut settings = w.settings();
     let mut signin = w.github_signin();
@@ -481,7 +482,8 @@ async fn a_refused_code_or_an_unreachable_github_is_an_error_page_without_a_sess
     settings.signin = signin;
     let offline = router(AppState::new(settings));
     let unreachable = "could not reach GitHub";
-    comes_back_refused(&offline, "abc", StatusCode::BAD_GATEWAY, unreachable).await;
+    let page = comes_back_refused(&offline, "abc", StatusCode::BAD_GATEWAY, unreachable).await;
+    assert!(page.text.contains("start again"), "{}", page.text);
 }
 
 #[tokio::test]
@@ -510,5 +512,22 @@ async fn an_access_code_session_does_not_work_in_github_mode() {
     assert_eq!(
         send(&w.app, get("/", &github_session)).await.status,
         StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn callbacks_with_bad_codes_are_throttled_like_wrong_access_codes() {
+    let w = github_world().await;
+    for _ in 0..preview_web::throttle::PER_ADDRESS {
+        let refused = "bad_verification_code";
+        comes_back_refused(&w.app, "made-up", StatusCode::FORBIDDEN, refused).await;
+    }
+    let exchanges = w.github_log.sent("POST", "/login/oauth/access_token").len();
+    let limited = "Too many sign-in attempts";
+    comes_back_refused(&w.app, "made-up", StatusCode::TOO_MANY_REQUESTS, limited).await;
+    let after = w.github_log.sent("POST", "/login/oauth/access_token").len();
+    assert_eq!(
+        after, exchanges,
+        "a throttled callback costs no GitHub call"
     );
 }

@@ -93,11 +93,12 @@ async fn github_start(
 /// be used twice.
 async fn github_callback(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let clear = auth::set_cookie(github_signin::STATE_COOKIE, "", 0, state.secure_cookies);
-    let mut response = match github_signed_in(&state, &headers, &q).await {
+    let mut response = match github_signed_in(&state, &address, &headers, &q).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     };
@@ -110,6 +111,7 @@ async fn github_callback(
 /// The callback's work: check the state, trade the code, ask who it is and whether they may.
 async fn github_signed_in(
     state: &AppState,
+    address: &str,
     headers: &HeaderMap,
     q: &CallbackQuery,
 ) -> Result<Response, WebError> {
@@ -126,6 +128,12 @@ async fn github_signed_in(
                     .into(),
             )
         })?;
+    // Each callback with a valid state costs GitHub calls: the code sign-in's throttle holds
+    // them too (refused people and bad codes use it up, successful sign-ins give it back).
+    let attempt = state
+        .signin_throttle
+        .attempt(address, std::time::Instant::now())
+        .map_err(|refused| throttled(&refused))?;
     if q.code.is_empty() {
         return Err(WebError::Forbidden(format!(
             "GitHub did not sign you in ({}); start again from the sign-in page",
@@ -149,6 +157,7 @@ async fn github_signed_in(
         )
             .into_response());
     }
+    state.signin_throttle.succeeded(attempt);
     tracing::info!(%login, ?allowed, "signed in with GitHub");
     let session =
         auth::new_session_cookie(&keys, &login, SignedInWith::GitHub, state.secure_cookies);
