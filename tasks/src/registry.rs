@@ -88,6 +88,11 @@ steps! {
     }
 }
 
+/// Functions the state machine calls that are not steps of this crate: the ASL placeholder and
+/// the function's short name. `pr-status` is built from the web crate (it renders the PR's
+/// comment and deployment from the execution, with the web app's GitHub client and link keys).
+pub const OTHER_CRATE_FUNCTIONS: [(&str, &str); 1] = [("PrStatusFunctionArn", "pr-status")];
+
 impl StepKind {
     /// The step a function name or ARN points at (`arn:…:function:dspace-preview-launch` → launch).
     pub fn of_function(function: &str) -> Option<StepKind> {
@@ -135,6 +140,15 @@ pub fn cdk_catalog() -> serde_json::Value {
         "generatedBy": "tasks/src/config.rs and tasks/src/registry.rs: PREVIEW_BLESS=1 cargo test --workspace --lib the_cdk_catalog_is_current",
         "dials": crate::config::catalog_json(),
         "steps": catalog_json(),
+        "otherCrateFunctions": OTHER_CRATE_FUNCTIONS
+            .iter()
+            .map(|(placeholder, name)| serde_json::json!({
+                "name": name,
+                "placeholder": placeholder,
+                "crate": "web",
+                "binary": format!("dspace-preview-{name}"),
+            }))
+            .collect::<Vec<_>>(),
     })
 }
 

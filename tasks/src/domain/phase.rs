@@ -63,9 +63,11 @@ impl Phase {
             states::LAUNCH => Phase::Launching,
             states::CHECK_HEALTH | states::IS_HEALTHY => Phase::Building,
             states::RECORD_URL => Phase::Healthy,
-            states::AWAIT_EXPIRY | states::ON_CALLBACK | states::EXTEND | states::RESUME_WAIT => {
-                Phase::Expiring
-            }
+            states::ANNOUNCE_READY
+            | states::AWAIT_EXPIRY
+            | states::ON_CALLBACK
+            | states::EXTEND
+            | states::RESUME_WAIT => Phase::Expiring,
             states::TERMINATE
             | states::CLEAN_UP_AFTER_FAILURE
             | states::STOP_WHILE_BUILDING

@@ -11,6 +11,8 @@ pub const CHECK_HEALTH: &str = "CheckHealth";
 pub const IS_HEALTHY: &str = "IsHealthy";
 /// Records the URLs and the first expiry.
 pub const RECORD_URL: &str = "RecordUrl";
+/// Tells the PR-status function the preview is ready (queued, never blocks).
+pub const ANNOUNCE_READY: &str = "AnnounceReady";
 /// Waits for the TTL or a callback.
 pub const AWAIT_EXPIRY: &str = "AwaitExpiry";
 /// Routes a callback.
@@ -35,13 +37,14 @@ pub const FAILED: &str = "Failed";
 pub const CLEAN_UP_FAILED: &str = "CleanUpFailed";
 
 /// Every state, in the order of the definition.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     CHECK_CAPACITY,
     LAUNCH,
     CHECK_HEALTH,
     IS_HEALTHY,
     STOP_WHILE_BUILDING,
     RECORD_URL,
+    ANNOUNCE_READY,
     AWAIT_EXPIRY,
     ON_CALLBACK,
     EXTEND,
