@@ -275,6 +275,22 @@ pub fn extends(events: &[Event]) -> Vec<ExtendOutput> {
     outputs_of(events, states::EXTEND)
 }
 
+/// The execution's input (what was asked, by whom), when the history has it.
+pub fn execution_input(events: &[Event]) -> Option<ExecutionInput> {
+    events
+        .iter()
+        .find(|e| e.kind == "ExecutionStarted")
+        .and_then(|e| parsed::<ExecutionInput>(&e.input))
+}
+
+/// The preview's current expiry: the last extend's, else the one RecordUrl set.
+pub fn expiry(events: &[Event]) -> Option<DateTime<Utc>> {
+    let first = outputs_of::<Ready>(events, states::RECORD_URL)
+        .pop()
+        .map(|r| r.expiry.expires_at);
+    extends(events).pop().map(|e| e.expires_at).or(first)
+}
+
 /// What the capacity check of a preview answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Capacity {

@@ -10,7 +10,8 @@
 //! checks at launch), [`limits`] (the per-person and global launch limits), [`secrets`] (the link key and access code, from
 //! Secrets Manager in AWS), [`revocations`] (signed-out sessions), [`throttle`] (sign-in
 //! attempts), [`webhook`] (the GitHub webhook's signature, payload and `/preview` commands),
-//! [`github_signin`] (signing in with GitHub's OAuth), [`membership`] (who may sign in with GitHub).
+//! [`github_signin`] (signing in with GitHub's OAuth), [`membership`] (who may sign in with GitHub), [`pr_status`] (the preview's comment and
+//! deployment on its PRs).
 
 pub mod audit;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod links;
 pub mod membership;
 pub mod pages;
 pub mod picker;
+pub mod pr_status;
 pub mod reveals;
 pub mod revocations;
 pub mod routes;

@@ -59,6 +59,27 @@ pub struct Link {
     pub expires: DateTime<Utc>,
 }
 
+/// Every action's link to preview `id`, valid until `expires`, under `base` (the public URL, or
+/// "" for links relative to the app).
+pub fn all_for(
+    signer: &Signer,
+    id: &PreviewId,
+    expires: DateTime<Utc>,
+    base: &str,
+) -> Vec<(LinkAction, String)> {
+    LinkAction::ALL
+        .into_iter()
+        .map(|action| {
+            let link = Link {
+                id: id.clone(),
+                action,
+                expires,
+            };
+            (action, format!("{base}/l/{}", encode(signer, &link)))
+        })
+        .collect()
+}
+
 /// The link token (the path segment after `/l/`).
 pub fn encode(signer: &Signer, link: &Link) -> String {
     let body = format!(

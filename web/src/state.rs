@@ -55,6 +55,8 @@ pub struct Settings {
     pub webhook: Option<WebhookSettings>,
     /// How people sign in: the access code, or GitHub (`PREVIEW_AUTH_MODE`).
     pub signin: SigninMode,
+    /// The PR comment and deployment statuses; `None` when off.
+    pub pr_status: Option<crate::pr_status::PrStatusSettings>,
 }
 
 impl Deref for AppState {
@@ -114,10 +116,25 @@ impl AppState {
                     allowed_users: AllowedUsers::parse(
                         &env("PREVIEW_GITHUB_ALLOWED_USERS").unwrap_or_default(),
                     ),
+                    label: env("PREVIEW_GITHUB_LABEL")
+                        .unwrap_or_else(|| crate::webhook::DEFAULT_LABEL.into()),
+                    replace_on_push: env("PREVIEW_GITHUB_REPLACE_ON_PUSH")
+                        .is_none_or(|v| !matches!(v.trim(), "0" | "false" | "off")),
                 })
             }
             None => None,
         };
+        // A token that writes PR comments and deployments is a secret in AWS.
+        let github_token = match env("PREVIEW_GITHUB_TOKEN_SECRET_ARN") {
+            Some(arn) => {
+                let client = aws_sdk_secretsmanager::Client::new(&sdk);
+                Some(read(Some(&client), &Secret::Arn(arn), "PREVIEW_GITHUB_TOKEN").await?)
+            }
+            None => env("PREVIEW_GITHUB_TOKEN"),
+        };
+        let pr_status = env("PREVIEW_PUBLIC_URL")
+            .filter(|_| github_token.is_some())
+            .map(|url| crate::pr_status::PrStatusSettings::new(&url));
         Ok(AppState::new(Settings {
             ctx: Ctx::new(Clients::new(&sdk), config, region_of(&sdk)),
             state_machine_arn,
@@ -127,13 +144,14 @@ impl AppState {
             launch_answer_wait: DEFAULT_LAUNCH_ANSWER_WAIT,
             github: GitHub::new(
                 &env("PREVIEW_GITHUB_API").unwrap_or_else(|| DEFAULT_GITHUB_API.into()),
-                env("PREVIEW_GITHUB_TOKEN"),
+                github_token,
             )?,
             secure_cookies: env("PREVIEW_COOKIE_SECURE").is_some_and(|v| v == "true" || v == "1"),
             cached_builds: CachedBuilds::default(),
             time_to_url: TimeToUrl::default(),
             webhook,
             signin,
+            pr_status,
         }))
     }
 

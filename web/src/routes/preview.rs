@@ -17,7 +17,7 @@ use crate::audit;
 use crate::auth::Session;
 use crate::error::WebError;
 use crate::forms::CsrfForm;
-use crate::links::{self, Link, LinkAction};
+use crate::links;
 use crate::pages::{self, PreviewPage};
 use crate::reveals;
 use crate::state::AppState;
@@ -62,20 +62,7 @@ async fn render_preview(
     let requester = audit::requester(&detail.events);
     let phase = audit::phase(&detail.events);
     let expires = Utc::now() + Duration::minutes(i64::from(config.max_lifetime_minutes));
-    let links: Vec<(LinkAction, String)> = LinkAction::ALL
-        .into_iter()
-        .map(|action| {
-            let link = Link {
-                id: id.clone(),
-                action,
-                expires,
-            };
-            (
-                action,
-                format!("/l/{}", links::encode(&session.keys().signer, &link)),
-            )
-        })
-        .collect();
+    let links = links::all_for(&session.keys().signer, id, expires, "");
     let viewer = session.viewer(state);
     Ok(Html(pages::preview(&PreviewPage {
         viewer: &viewer,

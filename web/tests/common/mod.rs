@@ -117,7 +117,77 @@ pub struct World {
     /// The stack's clients, uncounted (for what a test itself reads or writes).
     pub aws: Clients,
     github_api: String,
+    /// Whose PR-status function the engine runs (none until a test turns statuses on).
+    pub publisher: Publisher,
 }
+
+/// The `pr-status` function as the engine runs it here: queued by AnnounceReady and called on
+/// every status change (EventBridge's rule in AWS), with the app state a test set.
+#[derive(Clone, Default)]
+pub struct Publisher(Arc<std::sync::Mutex<Option<AppState>>>);
+
+impl Publisher {
+    /// Publishes with `state` from now on.
+    pub fn set(&self, state: &AppState) {
+        *self.0.lock().unwrap() = Some(state.clone());
+    }
+
+    fn state(&self) -> Option<AppState> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn handler(&self) -> preview::Handler {
+        let me = self.clone();
+        Arc::new(move |payload| {
+            let state = me.state();
+            Box::pin(async move {
+                let Some(state) = state else {
+                    return Ok(serde_json::Value::Null);
+                };
+                preview_web::pr_status::publish(&state, &payload)
+                    .await
+                    .map(|p| serde_json::json!({"told": p.told, "failed": p.failed}))
+                    .map_err(|e| {
+                        preview_statemachine::TaskFailure::new("PrStatusError", e.to_string())
+                    })
+            })
+        })
+    }
+
+    fn listen(&self, engine: &Engine) {
+        let me = self.clone();
+        engine.on_status_change(move |event| {
+            if let Some(state) = me.state() {
+                tokio::spawn(async move {
+                    if let Err(e) = preview_web::pr_status::publish(&state, &event).await {
+                        tracing::warn!(error = %e, "PR status on a status change failed");
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// A fresh stack whose app tells PRs where their previews are: the recorded GitHub with a
+/// token, and public URL [`PUBLIC_URL`].
+pub async fn pr_status_world() -> World {
+    pr_status_world_full(|_| None).await
+}
+
+/// [`pr_status_world`] whose health step runs with the context `health` makes.
+pub async fn pr_status_world_full(health: impl FnOnce(&Ctx) -> Option<Ctx>) -> World {
+    let mut w = world_full(|_| {}, health).await;
+    let mut settings = w.settings();
+    settings.github = GitHub::new(&w.github_api, Some("test-token".into())).unwrap();
+    settings.pr_status = Some(preview_web::pr_status::PrStatusSettings::new(PUBLIC_URL));
+    w.state = AppState::new(settings);
+    w.app = router(w.state.clone());
+    w.publisher.set(&w.state);
+    w
+}
+
+/// The public URL of [`pr_status_world`]'s app.
+pub const PUBLIC_URL: &str = "https://previews.test";
 
 impl Drop for World {
     fn drop(&mut self) {
@@ -166,9 +236,12 @@ pub async fn world_full(
         Some(health) => StepsInvoker::new(ctx.clone()).with_context_for("check-health", health),
         None => StepsInvoker::new(ctx.clone()),
     };
+    let publisher = Publisher::default();
+    let invoker = invoker.with_function("pr-status", publisher.handler());
     let (engine, arn) = preview::open(&dir, clock.clone(), invoker, &stack)
         .await
         .expect("engine");
+    publisher.listen(&engine);
     let server = tokio::spawn(preview_statemachine::serve(engine.clone(), listener));
     let github = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let github_api = format!("http://{}", github.local_addr().unwrap());
@@ -195,6 +268,7 @@ pub async fn world_full(
         github_app,
         aws: ctx.clients.clone(),
         github_api,
+        publisher,
     }
 }
 
@@ -214,8 +288,11 @@ fn settings(ctx: Ctx, arn: &str, github_api: &str) -> Settings {
         webhook: Some(WebhookSettings {
             secret: WEBHOOK_SECRET.as_bytes().to_vec(),
             allowed_users: AllowedUsers::parse(WEBHOOK_USERS),
+            label: preview_web::webhook::DEFAULT_LABEL.into(),
+            replace_on_push: true,
         }),
         signin: SigninMode::AccessCode,
+        pr_status: None,
     }
 }
 
