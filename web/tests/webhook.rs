@@ -6,9 +6,12 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{world, World, WEBHOOK_SECRET};
+use common::{pr_status_world_full, world, World, PUBLIC_URL, WEBHOOK_SECRET};
 use preview_tasks::domain::request::ExecutionInput;
 use preview_web::webhook::signature;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 use tower::ServiceExt;
 
 /// How a test delivery is signed.
@@ -19,6 +22,15 @@ enum Sig {
     Forged,
     /// Not at all.
     Missing,
+}
+
+/// The `X-GitHub-Event` of a fixture: `pr_*` files are `pull_request` deliveries.
+fn event_of(name: &str) -> &'static str {
+    if name.starts_with("pr_") {
+        "pull_request"
+    } else {
+        "issue_comment"
+    }
 }
 
 /// A recorded payload from `fixtures/github/webhooks`.
@@ -35,7 +47,7 @@ impl World {
         let body = payload(name);
         let mut req = Request::post("/github/webhook")
             .header("content-type", "application/json")
-            .header("x-github-event", "issue_comment")
+            .header("x-github-event", event_of(name))
             .header("x-github-delivery", delivery)
             .header("user-agent", "GitHub-Hookshot/044aadd");
         match sig {
@@ -187,7 +199,14 @@ async fn strangers_issues_and_malformed_commands_start_nothing() {
         assert!(text.contains(says), "{fixture}: {text}");
         assert_eq!(w.calls.count(), calls, "{fixture}: no AWS call");
     }
-    assert!(w.github_log.hits().is_empty());
+    // Only the stranger cost GitHub calls: their permission on the DSpace repositories.
+    let hits = w.github_log.hits();
+    assert!(!hits.is_empty());
+    assert!(
+        hits.iter()
+            .all(|h| h.method == "GET" && h.path.contains("/collaborators/mallory/permission")),
+        "{hits:?}"
+    );
     assert_eq!(w.executions().await, 0);
 }
 
@@ -298,4 +317,249 @@ async fn delivery_records_older_than_githubs_redelivery_window_are_deleted() {
     assert!(!left.contains(&old), "{left:?}");
     assert!(left.contains(&recent), "{left:?}");
     assert_eq!(left.len(), 2, "{left:?}");
+}
+
+/// A health step that reports building until `done`, then healthy.
+fn gated(ctx: &preview_tasks::Ctx, done: Arc<AtomicBool>) -> preview_tasks::Ctx {
+    use preview_local::reporting_instance::{self, HealthAnswer};
+    reporting_instance::ctx(ctx, move || {
+        let (exit_code, status, phase) = if done.load(Ordering::SeqCst) {
+            (0, "healthy", "ready")
+        } else {
+            (75, "pending", "building-backend")
+        };
+        HealthAnswer {
+            exit_code,
+            stdout:
+                serde_json::json!({"status": status, "phase": phase, "passed": [], "detail": ""})
+                    .to_string(),
+        }
+    })
+}
+
+impl World {
+    /// Waits until the PR's comment says `text`; returns the comments.
+    async fn comment_saying(&self, repo: &str, pr: u64, text: &str) -> Vec<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let comments = self.github_log.comments(repo, pr);
+            if comments
+                .iter()
+                .any(|c| c["body"].as_str().unwrap_or_default().contains(text))
+            {
+                return comments;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no comment saying {text}: {comments:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The states of the deployment of preview `id`, oldest first.
+    fn deployment_states(&self, repo: &str, id: &str) -> Vec<(String, Option<String>)> {
+        let deployments = self.github_log.deployments(repo);
+        let ours: Vec<_> = deployments
+            .iter()
+            .filter(|(d, _)| d["payload"]["preview_id"] == serde_json::json!(id))
+            .collect();
+        assert!(
+            ours.len() <= 1,
+            "one deployment per preview: {deployments:?}"
+        );
+        ours.first()
+            .map(|(_, statuses)| {
+                statuses
+                    .iter()
+                    .rev()
+                    .map(|s| {
+                        (
+                            s["state"].as_str().unwrap_or_default().to_string(),
+                            s["environment_url"].as_str().map(str::to_string),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pr_gets_one_comment_and_a_deployment_that_follow_the_preview_to_its_end() {
+    let done = Arc::new(AtomicBool::new(false));
+    let health = done.clone();
+    let w = pr_status_world_full(move |ctx| Some(gated(ctx, health))).await;
+    let id = started_id(
+        &w.acted_on("preview_on_pr.json", "66666666-aaaa-4bbb-8ccc-000000000001")
+            .await,
+    );
+    let page = format!("{PUBLIC_URL}/previews/{id}");
+
+    let building = w.comment_saying("DSpace/DSpace", 9876, "Building").await;
+    assert_eq!(building.len(), 1);
+    let body = building[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains(&id) && body.contains(&page) && body.contains("@alice"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("/l/"),
+        "no extend or stop links before it is ready: {body}"
+    );
+
+    done.store(true, Ordering::SeqCst);
+    let ready = w.comment_saying("DSpace/DSpace", 9876, "Ready").await;
+    assert_eq!(ready.len(), 1, "the comment is edited in place");
+    let body = ready[0]["body"].as_str().unwrap();
+    let detail = preview_web::workflow::detail(
+        &w.state,
+        &preview_tasks::domain::preview_id::PreviewId::parse(&id).unwrap(),
+    )
+    .await
+    .unwrap();
+    let urls = preview_web::audit::urls(&detail.events);
+    let ui = &urls[0].1;
+    assert!(
+        body.contains(ui.as_str()) && body.contains(&urls[1].1),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!("{PUBLIC_URL}/l/{id}.stop.")),
+        "{body}"
+    );
+    assert!(!body.to_lowercase().contains("password:"), "{body}");
+    let states = w.deployment_states("DSpace/DSpace", &id);
+    assert_eq!(
+        states.first().map(|s| s.0.as_str()),
+        Some("in_progress"),
+        "{states:?}"
+    );
+    assert_eq!(
+        states.last(),
+        Some(&("success".to_string(), Some(ui.clone()))),
+        "{states:?}"
+    );
+    // The deployment is of the PR's head commit.
+    let (deployment, _) = &w.github_log.deployments("DSpace/DSpace")[0];
+    assert_eq!(
+        deployment["sha"],
+        "1a46470cd50084fb3dbf41af5a75bee2edafd3f2"
+    );
+
+    w.submitted(&id, 1).await;
+    let text = w
+        .acted_on("pr_closed.json", "66666666-aaaa-4bbb-8ccc-000000000002")
+        .await;
+    assert!(text.contains(&id), "{text}");
+    w.ended(&id).await;
+    let ended = w.comment_saying("DSpace/DSpace", 9876, "Ended").await;
+    assert_eq!(ended.len(), 1);
+    assert!(
+        ended[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("contributor-cat"),
+        "{ended:?}"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while w
+        .deployment_states("DSpace/DSpace", &id)
+        .last()
+        .map(|s| s.0.clone())
+        != Some("inactive".into())
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            w.deployment_states("DSpace/DSpace", &id)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.alive().await, 0, "closing the PR terminated the instance");
+}
+
+#[tokio::test]
+async fn the_preview_label_starts_a_preview_and_its_removal_stops_it() {
+    let w = world().await;
+    let (status, text) = w
+        .deliver(
+            "pr_labeled_other.json",
+            "77777777-aaaa-4bbb-8ccc-000000000001",
+            Sig::Good,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("ignored"), "{text}");
+    assert_eq!(w.executions().await, 0);
+
+    let id = started_id(
+        &w.acted_on(
+            "pr_labeled_preview.json",
+            "77777777-aaaa-4bbb-8ccc-000000000002",
+        )
+        .await,
+    );
+    let inputs = w.inputs().await;
+    assert_eq!(inputs[0].request.requester, "alice");
+    assert_eq!(inputs[0].request.sources[0].pr, Some(9876));
+    w.submitted(&id, 1).await;
+    let text = w
+        .acted_on(
+            "pr_unlabeled_preview.json",
+            "77777777-aaaa-4bbb-8ccc-000000000003",
+        )
+        .await;
+    assert!(text.contains(&id) && text.contains("done"), "{text}");
+    w.ended(&id).await;
+    assert_eq!(w.alive().await, 0);
+}
+
+#[tokio::test]
+async fn a_push_replaces_the_live_preview_with_the_new_head_keeping_its_time() {
+    let w = world().await;
+    let first = started_id(
+        &w.acted_on("preview_on_pr.json", "88888888-aaaa-4bbb-8ccc-000000000001")
+            .await,
+    );
+    w.submitted(&first, 1).await;
+    let text = w
+        .acted_on(
+            "pr_synchronize.json",
+            "88888888-aaaa-4bbb-8ccc-000000000002",
+        )
+        .await;
+    assert!(
+        text.contains(&first) && text.contains("started preview"),
+        "{text}"
+    );
+    w.ended(&first).await;
+    let inputs = w.inputs().await;
+    assert_eq!(inputs.len(), 2, "{inputs:?}");
+    let second = inputs
+        .iter()
+        .find(|i| i.preview_id.as_str() != first)
+        .unwrap();
+    assert_eq!(
+        second.request.requester, "alice",
+        "the requester stays the requester"
+    );
+    assert_eq!(second.request.sources[0].pr, Some(9876));
+    let ttl = second.request.ttl_minutes.unwrap();
+    assert!(
+        (55..=60).contains(&ttl),
+        "the remaining time of 60 minutes: {ttl}"
+    );
+}
+
+#[tokio::test]
+async fn statuses_are_off_without_a_public_url_and_a_token() {
+    let w = world().await;
+    let id = started_id(
+        &w.acted_on("preview_on_pr.json", "99999999-aaaa-4bbb-8ccc-000000000001")
+            .await,
+    );
+    w.submitted(&id, 1).await;
+    assert!(w.github_log.sent("POST", "/repos/").is_empty());
+    assert!(w.github_log.comments("DSpace/DSpace", 9876).is_empty());
 }

@@ -1,7 +1,9 @@
-//! `POST /github/webhook`: `/preview` commands in PR comments. Only a delivery signed with the
-//! webhook secret is read at all; a new `/preview` comment on a DSpace PR, from an allowed
-//! login, is acted on once per delivery id. The answer comes as soon as the execution is started
-//! (GitHub gives a hook 10 seconds): the capacity check's verdict is not awaited.
+//! `POST /github/webhook`: `/preview` commands in PR comments, and the preview label, closing and
+//! pushes of PRs. Only a delivery signed with the webhook secret is read at all; each delivery id
+//! is acted on once. Starting needs an allowed login (listed, a configured org or team, or triage
+//! and above on the DSpace repositories: [`membership`]); closing a PR or removing the label stops
+//! its previews whoever does it. The answer comes as soon as the execution is started (GitHub
+//! gives a hook 10 seconds): the capacity check's verdict is not awaited.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,15 +12,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use preview_tasks::domain::preview_id::PreviewId;
-use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO};
+use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO, UI_REPO};
 
 use super::launch::{self, Admission, Back, Message};
 use crate::error::WebError;
+use crate::membership::{self, Membership};
 use crate::state::AppState;
 use crate::webhook::command::{self, canonical_repo, Command};
-use crate::webhook::event::IssueCommentEvent;
+use crate::webhook::event::{IssueCommentEvent, PullRequestEvent, PullRequestIntent};
 use crate::webhook::{deliveries, signature};
-use crate::workflow::{self, Action, Callback};
+use crate::workflow::{self, Action, Callback, LivePreview};
 
 /// The webhook.
 pub(super) fn routes() -> Router<AppState> {
@@ -30,20 +33,20 @@ fn answer(status: StatusCode, text: impl Into<String>) -> Response {
     (status, text.into()).into_response()
 }
 
-/// The PR a command came from, for the log and the (future) reply.
-struct Origin<'a> {
+/// The PR a delivery is about and who acted, for the log and the (future) reply.
+struct Origin {
     repo: &'static str,
     pr: u64,
-    login: &'a str,
+    login: String,
 }
 
-impl Origin<'_> {
+impl Origin {
     /// Where the reply on the PR goes once replies are posted; until then the log says it.
     fn reply(&self, text: &str) {
         tracing::info!(
             repo = self.repo,
             pr = self.pr,
-            to = self.login,
+            to = %self.login,
             reply = text,
             "webhook reply (not posted on the PR yet)"
         );
@@ -64,44 +67,30 @@ async fn receive(
             "the X-Hub-Signature-256 is missing or does not match".into(),
         ));
     }
-    match header("x-github-event") {
+    let delivery = header(deliveries::HEADER);
+    let (origin, work) = match header("x-github-event") {
         Some("ping") => return Ok(answer(StatusCode::OK, "pong")),
-        Some("issue_comment") => {}
-        _ => return Ok(answer(StatusCode::OK, "ignored: not an issue comment")),
-    }
-    let event: IssueCommentEvent = serde_json::from_slice(&body)
-        .map_err(|e| WebError::BadRequest(format!("not an issue_comment payload: {e}")))?;
-    let Some(repo) = canonical_repo(&event.repository.full_name) else {
-        return Ok(answer(StatusCode::OK, "ignored: not a DSpace repository"));
-    };
-    if !event.is_new_pr_comment() {
-        return Ok(answer(StatusCode::OK, "ignored: not a new comment on a PR"));
-    }
-    let Some(parsed) = command::parse(&event.comment.body) else {
-        return Ok(answer(StatusCode::OK, "ignored: not a /preview command"));
-    };
-    let origin = Origin {
-        repo,
-        pr: event.issue.number,
-        login: &event.sender.login,
-    };
-    let command = match parsed {
-        Ok(command) => command,
-        Err(e) => {
-            origin.reply(&e.to_string());
-            return Ok(answer(StatusCode::OK, format!("ignored: {e}")));
+        Some("issue_comment") => match comment_work(&state, hook, &body).await? {
+            Ok(found) => found,
+            Err(ignored) => return Ok(ignored),
+        },
+        Some("pull_request") => match pull_request_work(hook, &body)? {
+            Ok(found) => found,
+            Err(ignored) => return Ok(ignored),
+        },
+        _ => {
+            return Ok(answer(
+                StatusCode::OK,
+                "ignored: not an event previews follow",
+            ))
         }
     };
-    if !hook.allowed_users.contains(origin.login) {
-        origin.reply("you are not among the people allowed to command previews");
-        return Ok(answer(StatusCode::OK, "ignored: the sender is not allowed"));
-    }
-    let delivery = header(deliveries::HEADER)
-        .ok_or_else(|| WebError::BadRequest("no X-GitHub-Delivery header".into()))?;
+    let delivery =
+        delivery.ok_or_else(|| WebError::BadRequest("no X-GitHub-Delivery header".into()))?;
     if !deliveries::first_time(&state, delivery).await? {
         return Ok(answer(StatusCode::OK, "ignored: this delivery was handled"));
     }
-    match act(&state, &origin, command).await {
+    match act(&state, &origin, work).await {
         Ok(text) => {
             origin.reply(&text);
             Ok(answer(StatusCode::ACCEPTED, text))
@@ -119,8 +108,123 @@ async fn receive(
     }
 }
 
-/// Carries out a command from an allowed person; the text says what happened.
-async fn act(state: &AppState, origin: &Origin<'_>, command: Command) -> Result<String, WebError> {
+/// What a delivery asks, once it is known to be for us; `Err` is the answer to an ignored one.
+type Found = Result<(Origin, Work), Response>;
+
+/// What to do for a PR.
+enum Work {
+    /// A `/preview` command.
+    Command(Command),
+    /// Replace the PR's live previews with its new head.
+    Replace,
+}
+
+/// A new `/preview` comment on a DSpace PR from an allowed login.
+async fn comment_work(
+    state: &AppState,
+    hook: &crate::webhook::WebhookSettings,
+    body: &[u8],
+) -> Result<Found, WebError> {
+    let ignored = |why: &str| Ok(Err(answer(StatusCode::OK, format!("ignored: {why}"))));
+    let event: IssueCommentEvent = serde_json::from_slice(body)
+        .map_err(|e| WebError::BadRequest(format!("not an issue_comment payload: {e}")))?;
+    let Some(repo) = canonical_repo(&event.repository.full_name) else {
+        return ignored("not a DSpace repository");
+    };
+    if !event.is_new_pr_comment() {
+        return ignored("not a new comment on a PR");
+    }
+    let Some(parsed) = command::parse(&event.comment.body) else {
+        return ignored("not a /preview command");
+    };
+    let origin = Origin {
+        repo,
+        pr: event.issue.number,
+        login: event.sender.login,
+    };
+    let command = match parsed {
+        Ok(command) => command,
+        Err(e) => {
+            origin.reply(&e.to_string());
+            return ignored(&e.to_string());
+        }
+    };
+    if !allowed(state, hook, &origin.login).await? {
+        origin.reply("you are not among the people allowed to command previews");
+        return ignored("the sender is not allowed");
+    }
+    Ok(Ok((origin, Work::Command(command))))
+}
+
+/// A `pull_request` event that asks something of the PR's previews.
+fn pull_request_work(
+    hook: &crate::webhook::WebhookSettings,
+    body: &[u8],
+) -> Result<Found, WebError> {
+    let ignored = |why: &str| Ok(Err(answer(StatusCode::OK, format!("ignored: {why}"))));
+    let event: PullRequestEvent = serde_json::from_slice(body)
+        .map_err(|e| WebError::BadRequest(format!("not a pull_request payload: {e}")))?;
+    let Some(repo) = canonical_repo(&event.repository.full_name) else {
+        return ignored("not a DSpace repository");
+    };
+    let work = match event.intent(&hook.label) {
+        PullRequestIntent::Start => Work::Command(Command::Start {
+            ttl: None,
+            with: None,
+        }),
+        PullRequestIntent::Stop => Work::Command(Command::Stop),
+        PullRequestIntent::Pushed if hook.replace_on_push => Work::Replace,
+        PullRequestIntent::Pushed => return ignored("replacing previews on push is off"),
+        PullRequestIntent::Ignore => return ignored("not a preview label, a close or a push"),
+    };
+    let origin = Origin {
+        repo,
+        pr: event.number,
+        login: event.sender.login,
+    };
+    Ok(Ok((origin, work)))
+}
+
+/// Whether `login` may start previews: listed, or a member or collaborator GitHub vouches for.
+async fn allowed(
+    state: &AppState,
+    hook: &crate::webhook::WebhookSettings,
+    login: &str,
+) -> Result<bool, WebError> {
+    if hook.allowed_users.contains(login) {
+        return Ok(true);
+    }
+    let own;
+    let rules = match state.signin.github() {
+        Some(github) => &github.rules,
+        None => {
+            own = Membership {
+                allowed: hook.allowed_users.clone(),
+                maintainers: Default::default(),
+                groups: Vec::new(),
+            };
+            &own
+        }
+    };
+    Ok(membership::is_allowed(&state.github, rules, login, None)
+        .await?
+        .is_allowed())
+}
+
+/// Carries out what a delivery asks; the text says what happened.
+async fn act(state: &AppState, origin: &Origin, work: Work) -> Result<String, WebError> {
+    match work {
+        Work::Command(command) => command_act(state, origin, command).await,
+        Work::Replace => replace(state, origin).await,
+    }
+}
+
+/// Carries out a command; the text says what happened.
+async fn command_act(
+    state: &AppState,
+    origin: &Origin,
+    command: Command,
+) -> Result<String, WebError> {
     match command {
         Command::Start { ttl, with } => start(state, origin, ttl, with).await,
         Command::Stop => callback(state, origin, Action::Stop).await,
@@ -131,10 +235,11 @@ async fn act(state: &AppState, origin: &Origin<'_>, command: Command) -> Result<
 /// Launches a preview of the PR (and the paired one) through the launch form's checks.
 async fn start(
     state: &AppState,
-    origin: &Origin<'_>,
+    origin: &Origin,
     ttl: Option<u32>,
     with: Option<(&'static str, u64)>,
 ) -> Result<String, WebError> {
+    let login = origin.login.as_str();
     let mut sources = vec![(origin.repo, origin.pr)];
     if let Some((repo, pr)) = with {
         if repo == origin.repo {
@@ -154,14 +259,14 @@ async fn start(
             })
             .collect(),
         ttl_minutes: ttl,
-        requester: origin.login.to_string(),
+        requester: login.to_string(),
         ..Default::default()
     };
     request.precheck(state.ctx.base.min_ttl_minutes)?;
     let overview = workflow::overview(state).await?;
     let rules = overview.config.request_rules();
     request.validate(&rules)?;
-    let admission = launch::admit_request(state, origin.login, &overview, request, |backend| {
+    let admission = launch::admit_request(state, login, &overview, request, |backend| {
         let text = format!(
             "this UI PR requires {BACKEND_REPO}#{n}; comment `/preview with {BACKEND_REPO}#{n}` to launch them together",
             n = backend.number
@@ -172,7 +277,7 @@ async fn start(
     match admission {
         Admission::Admitted(admitted) => {
             let id = launch::start(state, &admitted).await?;
-            tracing::info!(preview = %id, by = origin.login, pr = origin.pr, "launched from a PR comment");
+            tracing::info!(preview = %id, by = login, pr = origin.pr, "launched from GitHub");
             Ok(format!("started preview {id}"))
         }
         Admission::FormBack(Back(_, Message::Error(text) | Message::Notice(text))) => {
@@ -181,21 +286,25 @@ async fn start(
     }
 }
 
-/// Sends `action` to every live preview of the PR.
-async fn callback(
-    state: &AppState,
-    origin: &Origin<'_>,
-    action: Action,
-) -> Result<String, WebError> {
+/// The live previews of the PR.
+async fn live_of(state: &AppState, origin: &Origin) -> Result<Vec<LivePreview>, WebError> {
     let overview = workflow::overview(state).await?;
     let tag = format!("#{}", origin.pr);
-    let ids: Vec<PreviewId> = overview
+    Ok(overview
         .live
-        .iter()
+        .into_iter()
         .filter(|p| match origin.repo {
             BACKEND_REPO => p.backend == tag,
             _ => p.ui == tag,
         })
+        .collect())
+}
+
+/// Sends `action` to every live preview of the PR.
+async fn callback(state: &AppState, origin: &Origin, action: Action) -> Result<String, WebError> {
+    let ids: Vec<PreviewId> = live_of(state, origin)
+        .await?
+        .iter()
         .filter_map(|p| PreviewId::parse(&p.id).ok())
         .collect();
     if ids.is_empty() {
@@ -206,13 +315,73 @@ async fn callback(
     }
     let mut done = Vec::new();
     for id in ids {
-        let outcome = match workflow::callback(state, &id, action, origin.login).await? {
-            Callback::Sent => "done",
-            Callback::Ended => "had already ended",
-            Callback::NotWaiting => "is not ready for that yet; try again in a minute",
-            Callback::StopRequested => "will stop at its next check",
+        done.push(format!(
+            "preview {id} {}",
+            sent(state, &id, action, &origin.login).await?
+        ));
+    }
+    Ok(done.join("; "))
+}
+
+/// Sends one callback; says how it went.
+async fn sent(
+    state: &AppState,
+    id: &PreviewId,
+    action: Action,
+    by: &str,
+) -> Result<&'static str, WebError> {
+    Ok(match workflow::callback(state, id, action, by).await? {
+        Callback::Sent => "done",
+        Callback::Ended => "had already ended",
+        Callback::NotWaiting => "is not ready for that yet; try again in a minute",
+        Callback::StopRequested => "will stop at its next check",
+    })
+}
+
+/// A push to the PR: each live preview of it is stopped and started again on the new head, for
+/// the same requester, paired PR and remaining time.
+async fn replace(state: &AppState, origin: &Origin) -> Result<String, WebError> {
+    let live = live_of(state, origin).await?;
+    if live.is_empty() {
+        return Ok(format!(
+            "no live preview of {}#{} to replace",
+            origin.repo, origin.pr
+        ));
+    }
+    let min_ttl = i64::from(state.ctx.base.min_ttl_minutes);
+    let mut done = Vec::new();
+    for p in live {
+        let Ok(id) = PreviewId::parse(&p.id) else {
+            continue;
         };
-        done.push(format!("preview {id} {outcome}"));
+        let left = p
+            .expires_at
+            .map_or(0, |t| (t - chrono::Utc::now()).num_minutes())
+            .max(min_ttl);
+        let paired = match origin.repo {
+            BACKEND_REPO => (UI_REPO, p.ui.as_str()),
+            _ => (BACKEND_REPO, p.backend.as_str()),
+        };
+        let with = paired
+            .1
+            .strip_prefix('#')
+            .and_then(|n| n.parse().ok())
+            .map(|n| (paired.0, n));
+        let stopped = sent(state, &id, Action::Stop, &origin.login).await?;
+        let requester = Origin {
+            repo: origin.repo,
+            pr: origin.pr,
+            login: if p.requester.is_empty() {
+                origin.login.clone()
+            } else {
+                p.requester.clone()
+            },
+        };
+        let ttl = u32::try_from(left).unwrap_or(u32::MAX);
+        let started = start(state, &requester, Some(ttl), with).await?;
+        done.push(format!(
+            "preview {id} stop {stopped}; {started} on the new head"
+        ));
     }
     Ok(done.join("; "))
 }
