@@ -42,14 +42,28 @@ async fn ready_then_one_extend_then_the_ttl_ends_it() {
             "CheckHealth",
             "IsHealthy",
             "RecordUrl",
+            "AnnounceReady",
             "AwaitExpiry",
             "OnCallback",
             "Extend",
+            "AnnounceReady",
             "AwaitExpiry",
             "Terminate",
             "Ended"
         ]
     );
+    // The PR-status function is queued (InvocationType Event): Lambda's 202, nothing awaited.
+    // No such function runs in this harness, and the preview went on all the same.
+    let queued = history
+        .iter()
+        .filter(|e| e.event_type == "TaskSucceeded")
+        .filter(|e| {
+            e.details["output"]
+                .as_str()
+                .is_some_and(|o| o.contains("\"StatusCode\":202"))
+        })
+        .count();
+    assert_eq!(queued, 2, "AnnounceReady after RecordUrl and after Extend");
     let timed_out = history
         .iter()
         .filter(|e| e.event_type == "TaskTimedOut")

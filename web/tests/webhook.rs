@@ -6,7 +6,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{pr_status_world_full, world, World, PUBLIC_URL, WEBHOOK_SECRET};
+use common::{pr_status_world, pr_status_world_full, world, World, PUBLIC_URL, WEBHOOK_SECRET};
 use preview_tasks::domain::request::ExecutionInput;
 use preview_web::webhook::signature;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -562,4 +562,26 @@ async fn statuses_are_off_without_a_public_url_and_a_token() {
     w.submitted(&id, 1).await;
     assert!(w.github_log.sent("POST", "/repos/").is_empty());
     assert!(w.github_log.comments("DSpace/DSpace", 9876).is_empty());
+}
+
+#[tokio::test]
+async fn a_stranger_gets_a_polite_reply_on_the_pr_and_nothing_starts() {
+    let w = pr_status_world().await;
+    let (status, text) = w
+        .deliver(
+            "preview_by_stranger.json",
+            "aaaaaaaa-aaaa-4bbb-8ccc-000000000001",
+            Sig::Good,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let replies = w.comment_saying("DSpace/DSpace", 9876, "@mallory").await;
+    assert_eq!(replies.len(), 1);
+    let body = replies[0]["body"].as_str().unwrap();
+    assert!(body.contains("thanks for asking"), "{body}");
+    assert!(
+        !body.contains(preview_web::pr_status::render::MARKER),
+        "a reply, not the status"
+    );
+    assert_eq!(w.executions().await, 0);
 }

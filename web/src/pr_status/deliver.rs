@@ -82,6 +82,21 @@ fn expect<T: serde::de::DeserializeOwned>(answer: Answer, what: &str) -> Result<
     }
 }
 
+/// Adds a new comment `body` to PR `number` of `repo` (a reply, not the status comment).
+pub async fn comment(
+    github: &GitHub,
+    repo: &str,
+    number: u64,
+    body: &str,
+) -> Result<u64, WebError> {
+    let path = format!("/repos/{repo}/issues/{number}/comments");
+    let created: Comment = expect(
+        call(github, Method::POST, &path, Some(&json!({ "body": body }))).await?,
+        "posting the comment",
+    )?;
+    Ok(created.id)
+}
+
 /// Edits our comment on PR `number` of `repo` to `body`, or creates it; returns its id.
 pub async fn upsert_comment(
     github: &GitHub,
@@ -109,12 +124,7 @@ pub async fn upsert_comment(
             break;
         }
     }
-    let path = format!("/repos/{repo}/issues/{number}/comments");
-    let created: Comment = expect(
-        call(github, Method::POST, &path, Some(&text)).await?,
-        "creating the comment",
-    )?;
-    Ok(created.id)
+    comment(github, repo, number, body).await
 }
 
 /// The deployment of preview `id` for commit `sha` in `environment`, created when missing.

@@ -33,7 +33,7 @@ fn answer(status: StatusCode, text: impl Into<String>) -> Response {
     (status, text.into()).into_response()
 }
 
-/// The PR a delivery is about and who acted, for the log and the (future) reply.
+/// The PR a delivery is about and who acted, for the log and the reply.
 struct Origin {
     repo: &'static str,
     pr: u64,
@@ -41,15 +41,33 @@ struct Origin {
 }
 
 impl Origin {
-    /// Where the reply on the PR goes once replies are posted; until then the log says it.
-    fn reply(&self, text: &str) {
+    /// Logs what was done; what was refused, and why, is also answered on the PR (when a
+    /// GitHub token is configured), after GitHub has had its answer: a started, stopped or
+    /// extended preview is told by the PR's status comment instead.
+    fn reply(&self, state: &AppState, text: &str, refused: bool) {
         tracing::info!(
             repo = self.repo,
             pr = self.pr,
             to = %self.login,
             reply = text,
-            "webhook reply (not posted on the PR yet)"
+            refused,
+            "webhook reply"
         );
+        if !refused || !state.github.has_token() {
+            return;
+        }
+        let github = state.github.clone();
+        let (repo, pr) = (self.repo, self.pr);
+        let body = format!(
+            "@{} {text}\n\n<sub>dspace-preview: `/preview [ttl=MINUTES] [with REPO#N]`, \
+             `/preview stop`, `/preview extend MINUTES`</sub>",
+            self.login
+        );
+        tokio::spawn(async move {
+            if let Err(e) = crate::pr_status::deliver::comment(&github, repo, pr, &body).await {
+                tracing::warn!(repo, pr, error = %e, "the reply was not posted; giving up");
+            }
+        });
     }
 }
 
@@ -92,12 +110,12 @@ async fn receive(
     }
     match act(&state, &origin, work).await {
         Ok(text) => {
-            origin.reply(&text);
+            origin.reply(&state, &text, false);
             Ok(answer(StatusCode::ACCEPTED, text))
         }
         // A refusal is an answer (the reply says why), not a failed delivery.
         Err(WebError::BadRequest(text)) => {
-            origin.reply(&text);
+            origin.reply(&state, &text, true);
             Ok(answer(StatusCode::OK, format!("refused: {text}")))
         }
         Err(e) => {
@@ -145,12 +163,18 @@ async fn comment_work(
     let command = match parsed {
         Ok(command) => command,
         Err(e) => {
-            origin.reply(&e.to_string());
+            origin.reply(state, &e.to_string(), true);
             return ignored(&e.to_string());
         }
     };
     if !allowed(state, hook, &origin.login).await? {
-        origin.reply("you are not among the people allowed to command previews");
+        origin.reply(
+            state,
+            "thanks for asking! Previews can be started by the people listed by the project, \
+             members of its configured GitHub teams, and those with triage access or more on \
+             the DSpace repositories; please ask one of them.",
+            true,
+        );
         return ignored("the sender is not allowed");
     }
     Ok(Ok((origin, Work::Command(command))))
