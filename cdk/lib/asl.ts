@@ -11,11 +11,13 @@ export function placeholders(asl: string): string[] {
 /**
  * Reads the ASL file and fills every `${Name}` with `values[Name]` (which may be CDK tokens).
  * Throws when the file is not JSON, when it uses a placeholder that has no value, or when a value
- * is never used (a renamed state would otherwise leave a function unreachable).
+ * is never used (a renamed state would otherwise leave a function unreachable). The Task states
+ * that invoke one of `passInstead` (placeholder names of functions this deployment leaves out)
+ * become Pass states first: see `withPassStates`.
  */
-export function substitute(path: string, values: Record<string, string>): string {
-  const text = fs.readFileSync(path, 'utf8');
+export function substitute(path: string, values: Record<string, string>, passInstead: readonly string[] = []): string {
   readAsl(path);
+  const text = withPassStates(fs.readFileSync(path, 'utf8'), passInstead);
   const used = placeholders(text);
   const missing = used.filter((name) => !(name in values));
   if (missing.length > 0) {
@@ -42,4 +44,27 @@ export function readAsl(path: string): any {
   } catch (e) {
     throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+/**
+ * The ASL text with every top-level Task state that invokes `${Name}` for a name in `placeholders`
+ * (as its Resource, or as the lambda:invoke integration's FunctionName) replaced by a Pass state
+ * that keeps its input and its Next or End. Only for tasks whose result the workflow drops
+ * (ResultPath null): throws for any other, which would change what the next state reads.
+ */
+export function withPassStates(asl: string, placeholders: readonly string[]): string {
+  if (placeholders.length === 0) return asl;
+  const doc = JSON.parse(asl);
+  const refs = new Set(placeholders.map((p) => '${' + p + '}'));
+  for (const [name, state] of Object.entries(doc.States as Record<string, any>)) {
+    if (state.Type !== 'Task' || !(refs.has(state.Resource) || refs.has(state.Parameters?.FunctionName))) continue;
+    if (state.ResultPath !== null) throw new Error(`${name} keeps its result (ResultPath is not null): it cannot be left out`);
+    doc.States[name] = {
+      Type: 'Pass',
+      Comment: `Left out in this deployment (it has no function for ${name}).`,
+      ResultPath: null,
+      ...(state.End ? { End: true } : { Next: state.Next }),
+    };
+  }
+  return JSON.stringify(doc, null, 2);
 }

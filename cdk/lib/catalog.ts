@@ -92,6 +92,63 @@ for (const bin of Object.keys(STEP_FUNCTIONS)) {
   if (!STEPS.some((s) => s.bin === bin)) throw new Error(`lib/catalog.ts gives a function to '${bin}', which lib/catalog.json does not know`);
 }
 
+/** One Lambda binary of another crate than the steps', as catalog.json's `otherCrateFunctions` names it. */
+export interface OtherCrateFunctionSpec extends StepSpec {
+  /** The function's short name: the function name suffix (`<prefix>-<name>`). */
+  readonly name: string;
+  /** The crate's folder (`web`). */
+  readonly crate: string;
+}
+
+/** What only the stack decides about each other-crate function, by name. */
+const OTHER_CRATE_FUNCTIONS: Record<string, Omit<StepSpec, 'bin' | 'placeholder'>> = {
+  // Queued by AnnounceReady (InvocationType Event: the state does not wait for it) and by the
+  // execution's status changes; GitHub is retried inside, then given up with a log line.
+  'pr-status': { id: 'PrStatus', timeoutSeconds: 60, reservedConcurrency: 5 },
+};
+
+/** The crates whose binaries cdk/scripts/package-lambdas.sh builds besides the steps'. */
+const PACKAGED_CRATES = ['web'];
+
+/** catalog.json's `otherCrateFunctions`, checked: the stack refuses to load when it is malformed. */
+function otherCrateFunctions(raw: unknown): OtherCrateFunctionSpec[] {
+  const where = 'lib/catalog.json otherCrateFunctions';
+  if (!Array.isArray(raw)) throw new Error(`${where}: expected a list`);
+  const out = raw.map((entry: any, i: number) => {
+    for (const field of ['name', 'placeholder', 'crate', 'binary']) {
+      if (typeof entry?.[field] !== 'string' || entry[field].length === 0) {
+        throw new Error(`${where}[${i}]: '${field}' must be a non-empty string, got ${JSON.stringify(entry?.[field])}`);
+      }
+    }
+    const { name, placeholder, crate, binary } = entry as Record<string, string>;
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`${where}[${i}]: name '${name}' is not kebab-case`);
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(placeholder)) throw new Error(`${where}[${i}]: placeholder '${placeholder}' is not a \${Name} name`);
+    if (!/^[a-z][a-z0-9-]*$/.test(binary)) throw new Error(`${where}[${i}]: binary '${binary}' is not a binary name`);
+    if (!PACKAGED_CRATES.includes(crate)) throw new Error(`${where}[${i}]: crate '${crate}' is not one cdk/scripts/package-lambdas.sh builds (${PACKAGED_CRATES.join(', ')})`);
+    const facts = OTHER_CRATE_FUNCTIONS[name];
+    if (!facts) throw new Error(`${where} has '${name}', which lib/catalog.ts gives no function (id, timeout)`);
+    return { name, crate, bin: binary, placeholder, ...facts };
+  });
+  for (const name of Object.keys(OTHER_CRATE_FUNCTIONS)) {
+    if (!out.some((f) => f.name === name)) throw new Error(`lib/catalog.ts gives a function to '${name}', which ${where} does not know`);
+  }
+  for (const key of ['name', 'bin', 'placeholder'] as const) {
+    const seen = out.map((f) => f[key]);
+    const twice = seen.find((v, i) => seen.indexOf(v) !== i);
+    if (twice) throw new Error(`${where}: '${twice}' twice`);
+  }
+  return out;
+}
+
+/** The functions built from other crates than the steps' (the PR-status function), checked. */
+export const OTHER_FUNCTIONS: readonly OtherCrateFunctionSpec[] = otherCrateFunctions((catalog as any).otherCrateFunctions);
+
+/** The function that posts the PR comment and the GitHub deployment status (web crate). */
+export const PR_STATUS: OtherCrateFunctionSpec = OTHER_FUNCTIONS.find((f) => f.name === 'pr-status')!;
+
+/** For the tests: the check of `otherCrateFunctions`, on any value. */
+export const checkOtherCrateFunctions = otherCrateFunctions;
+
 /**
  * What the steps and the web app log (tasks/src/config.rs) when an operator's run-time dial is
  * malformed or unknown and the deployment's value applies instead.
@@ -152,6 +209,26 @@ export function accessCodeSecretName(deployment: string): string {
 export function webhookSecretName(deployment: string): string {
   return `${namePrefix(deployment)}/web/github-webhook-secret`;
 }
+
+/**
+ * The Secrets Manager secret holding the GitHub App's client secret (sign in with GitHub).
+ * Created with a random placeholder; the operator puts the app's client secret into it.
+ */
+export function githubClientSecretName(deployment: string): string {
+  return `${namePrefix(deployment)}/web/github-client-secret`;
+}
+
+/**
+ * The Secrets Manager secret holding the service's GitHub token (PR comments, deployments, the
+ * PR picker and membership checks). Created blank (the Rust code then calls GitHub without a
+ * token); the operator puts a GitHub App installation token or a fine-grained token into it.
+ */
+export function githubTokenSecretNameOf(deployment: string): string {
+  return `${namePrefix(deployment)}/web/github-token`;
+}
+
+/** The path GitHub sends the browser back to after sign-in (web/src/github_signin.rs CALLBACK_PATH), after the web URL's `/`. */
+export const GITHUB_CALLBACK_PATH = 'auth/github/callback';
 
 /** The path of the web app's GitHub webhook (web/src/routes/webhook.rs), after the web URL's `/`. */
 export const WEBHOOK_PATH = 'github/webhook';

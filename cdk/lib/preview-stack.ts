@@ -87,11 +87,21 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly alarmEmail?: string;
 
   /**
-   * Name of an existing Secrets Manager secret holding a GitHub token for the PR picker
-   * (`PREVIEW_GITHUB_TOKEN`; read-only public-repo access is enough). Without it the app calls
-   * GitHub anonymously: 60 calls an hour per IP, eased by its ETag cache.
+   * Name of an existing Secrets Manager secret holding the service's GitHub token, instead of
+   * the `<prefix>/web/github-token` secret the stack creates (`PREVIEW_GITHUB_TOKEN_SECRET_ARN`
+   * of the web app and the PR-status function: the PR picker, membership checks, PR comments and
+   * deployments). A blank token: GitHub is called anonymously and PR statuses fail.
    */
   readonly githubTokenSecretName?: string;
+  /**
+   * The GitHub App's client id: people sign in with GitHub (`PREVIEW_AUTH_MODE=github`,
+   * `PREVIEW_GITHUB_CLIENT_ID`). Default none: the shared access code.
+   */
+  readonly githubClientId?: string;
+  /** Orgs (`org`) and teams (`org/team-slug`) whose members may sign in (`PREVIEW_GITHUB_ORGS`). */
+  readonly githubOrgs?: string[];
+  /** Logins who may sign in and stop or extend anyone's preview (`PREVIEW_GITHUB_MAINTAINERS`). */
+  readonly githubMaintainers?: string[];
   /**
    * GitHub logins whose `/preview` comments the webhook acts on (`PREVIEW_GITHUB_ALLOWED_USERS`).
    * Default none: the webhook then acts for nobody.
@@ -121,6 +131,8 @@ export class PreviewStack extends cdk.Stack {
   readonly stateMachine: sfn.StateMachine;
   /** The web app's function (absent with `web: false`). */
   readonly webFunction?: lambda.Function;
+  /** The PR-status function (absent with `web: false`: AnnounceReady is then a Pass state). */
+  readonly prStatusFunction?: lambda.Function;
   /** The preview instances' role. */
   readonly instanceRole: iam.Role;
   /** The preview instances' security group. */
@@ -166,33 +178,43 @@ export class PreviewStack extends cdk.Stack {
     this.instanceRole = instances.instanceRole;
     const steps = new Steps(this, { names, dials, network, instances, lambdaDir: props.lambdaDir, architecture, logRetention });
     this.functions = steps.functions;
+
+    const webConcurrency = props.webConcurrency ?? 20;
+    checkWholeNumber('webConcurrency', webConcurrency, 1, 1000);
+    const githubAllowedUsers = checkGitHubLogins('githubAllowedUsers', props.githubAllowedUsers ?? []);
+    const githubMaintainers = checkGitHubLogins('githubMaintainers', props.githubMaintainers ?? []);
+    const githubOrgs = checkGitHubOrgs(props.githubOrgs ?? []);
+    const githubClientId = checkGitHubClientId(props.githubClientId);
+    let web: Web | undefined;
+    if (props.web ?? true) {
+      web = new Web(this, {
+        names,
+        steps,
+        instances,
+        concurrency: webConcurrency,
+        githubAllowedUsers,
+        githubClientId,
+        githubOrgs,
+        githubMaintainers,
+        githubTokenSecretName: props.githubTokenSecretName,
+        domainName: props.domainName,
+        certificateArn: props.certificateArn,
+        hostedZoneId: props.hostedZoneId,
+        hostedZoneName: props.hostedZoneName,
+      });
+      this.webFunction = web.function;
+      this.prStatusFunction = web.prStatus;
+    }
     const workflow = new Workflow(this, {
       names,
       functions: steps.functions,
+      prStatus: web?.prStatus,
       aslPath,
       logRetention,
       reaperIntervalMinutes: props.reaperIntervalMinutes,
       alarmEmail: props.alarmEmail,
     });
     this.stateMachine = workflow.stateMachine;
-
-    const webConcurrency = props.webConcurrency ?? 20;
-    checkWholeNumber('webConcurrency', webConcurrency, 1, 1000);
-    const githubAllowedUsers = checkGitHubLogins(props.githubAllowedUsers ?? []);
-    if (props.web ?? true) {
-      this.webFunction = new Web(this, {
-        names,
-        steps,
-        instances,
-        concurrency: webConcurrency,
-        githubAllowedUsers,
-        githubTokenSecretName: props.githubTokenSecretName,
-        domainName: props.domainName,
-        certificateArn: props.certificateArn,
-        hostedZoneId: props.hostedZoneId,
-        hostedZoneName: props.hostedZoneName,
-      }).function;
-    }
 
     new cdk.CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new cdk.CfnOutput(this, 'PreviewLogGroup', { value: instances.previewLogGroup.logGroupName });
@@ -247,14 +269,38 @@ function checkWholeNumber(name: string, value: number, min: number, max: number)
  * The logins, without a leading `@` or spaces; throws for one GitHub would not allow (1 to 39
  * letters, digits and single inner dashes), which could never match a commenter.
  */
-function checkGitHubLogins(logins: readonly string[]): string[] {
+function checkGitHubLogins(setting: string, logins: readonly string[]): string[] {
   const cleaned = logins.map((l) => l.trim().replace(/^@/, '')).filter((l) => l.length > 0);
   for (const login of cleaned) {
     if (login.length > 39 || !/^[A-Za-z0-9](?:-?[A-Za-z0-9])*$/.test(login)) {
-      throw new Error(`githubAllowedUsers: '${login}' is not a GitHub login (letters, digits and single inner dashes, at most 39)`);
+      throw new Error(`${setting}: '${login}' is not a GitHub login (letters, digits and single inner dashes, at most 39)`);
     }
   }
   return [...new Set(cleaned)];
+}
+
+/**
+ * The orgs and teams, trimmed; throws for an entry web/src/membership.rs would refuse at start
+ * (`org` or `org/team-slug`, each letters, digits, `-` and `_`, at most 100).
+ */
+function checkGitHubOrgs(groups: readonly string[]): string[] {
+  const cleaned = groups.map((g) => g.trim()).filter((g) => g.length > 0);
+  for (const group of cleaned) {
+    if (!/^[A-Za-z0-9_-]{1,100}(?:\/[A-Za-z0-9_-]{1,100})?$/.test(group)) {
+      throw new Error(`githubOrgs: '${group}' is neither an org nor org/team-slug (letters, digits, '-' and '_')`);
+    }
+  }
+  return [...new Set(cleaned)];
+}
+
+/** The client id, trimmed; throws for one no GitHub App or OAuth app has (`Iv1.0123…`, `Iv23li…`). */
+function checkGitHubClientId(id: string | undefined): string | undefined {
+  const trimmed = id?.trim();
+  if (!trimmed) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{7,63}$/.test(trimmed)) {
+    throw new Error(`githubClientId: '${trimmed}' is not a GitHub App client id (like Iv23liAbCdEf01234567)`);
+  }
+  return trimmed;
 }
 
 /** Days → the nearest allowed CloudWatch Logs retention (rounded up). */

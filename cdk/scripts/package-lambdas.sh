@@ -7,7 +7,7 @@
 #
 # Output: <target>/lambda/<bin>/bootstrap.zip for the steps and the reaper
 #   (check-capacity launch check-health record-url await-expiry extend resume-wait terminate reaper)
-#   and the web app (dspace-preview-web) once the web/ crate exists.
+#   and the web crate's functions (dspace-preview-web, dspace-preview-pr-status) once it exists.
 # <target> is $CARGO_TARGET_DIR or <repo>/target; the CDK app reads <repo>/target/lambda unless
 # given -c lambdaDir=<target>/lambda.
 #
@@ -31,14 +31,15 @@ for arg in "$@"; do
 done
 
 step_bins=(check-capacity launch check-health record-url await-expiry extend resume-wait terminate reaper)
-web_bin=dspace-preview-web
+# The web crate's Lambdas: the app, and the PR-status function (catalog.json otherCrateFunctions).
+web_bins=(dspace-preview-web dspace-preview-pr-status)
 target="${CARGO_TARGET_DIR:-$repo/target}"
 
 packages=(-p preview-tasks)
 bins=("${step_bins[@]}")
 if [[ -f "$repo/web/Cargo.toml" ]] && grep -q 'preview-web' "$repo/web/Cargo.toml"; then
   packages+=(-p preview-web)
-  bins+=("$web_bin")
+  bins+=("${web_bins[@]}")
 else
   echo "package-lambdas: no web/ crate yet: building the steps only (deploy with -c web=false)" >&2
 fi
@@ -76,18 +77,18 @@ echo "package-lambdas: built in $(( $(date +%s) - start )) s" >&2
 
 limit=$((6 * 1024 * 1024))
 status=0
-printf '%-22s %10s  %s\n' binary bytes zip
+printf '%-26s %10s  %s\n' binary bytes zip
 for bin in "${bins[@]}"; do
   zip="$target/lambda/$bin/bootstrap.zip"
   if [[ ! -f "$zip" ]]; then
-    printf '%-22s %10s  %s\n' "$bin" missing "$zip"
+    printf '%-26s %10s  %s\n' "$bin" missing "$zip"
     status=1
     continue
   fi
   size=$(stat -c %s "$zip")
   note=""
   if (( size > limit )); then note="  (over the 6 MB target)"; fi
-  printf '%-22s %10d  %s (%s)%s\n' "$bin" "$size" "$zip" "$(numfmt --to=iec "$size" 2>/dev/null || echo "$size B")" "$note"
+  printf '%-26s %10d  %s (%s)%s\n' "$bin" "$size" "$zip" "$(numfmt --to=iec "$size" 2>/dev/null || echo "$size B")" "$note"
 done
 if [[ "$target" != "$repo/target" ]]; then
   echo "deploy with: cd cdk && npx cdk deploy -c lambdaDir=$target/lambda" >&2

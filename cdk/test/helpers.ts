@@ -5,13 +5,13 @@ import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 
-import { STEPS, WEB_BIN, namePrefix } from '../lib/catalog';
+import { OTHER_FUNCTIONS, STEPS, WEB_BIN, namePrefix } from '../lib/catalog';
 import { PreviewStack, PreviewStackProps, REPO_ROOT } from '../lib/preview-stack';
 
 export { REPO_ROOT };
 export const CDK_DIR = path.resolve(__dirname, '..');
 export const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(CDK_DIR, 'cdk.json'), 'utf8')).context;
-export const ALL_BINS = [...STEPS.map((s) => s.bin), WEB_BIN];
+export const ALL_BINS = [...STEPS.map((s) => s.bin), WEB_BIN, ...OTHER_FUNCTIONS.map((f) => f.bin)];
 
 /** A folder with `<bin>/bootstrap` placeholders for every binary (no Rust compiled in tests). */
 export function fakeLambdaDir(bins: string[] = ALL_BINS): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { MUTABLE_TAGS, STACK_TAG, STEPS } from '../lib/catalog';
+import { MUTABLE_TAGS, OTHER_FUNCTIONS, STACK_TAG, STEPS } from '../lib/catalog';
 import {
   defaultStack,
   functionId,
@@ -171,6 +171,7 @@ describe('IAM', () => {
     const puts = web.filter((s) => s.actions.includes('ssm:PutParameter')).flatMap((s) => s.resources);
     assert.deepEqual(puts.map((r) => r.replace(/^.*:parameter\//, '')).sort(), [
       `dspace-preview/${D}/launches/*`,
+      `dspace-preview/${D}/password-views/*/*`,
       `dspace-preview/${D}/previews/*/stop-request`,
       `dspace-preview/${D}/revoked-sessions/*`,
       `dspace-preview/${D}/users/*/launches/*`,
@@ -201,7 +202,7 @@ describe('IAM', () => {
       const role = json.Resources[roleOfFunction(json, id)];
       assert.equal(role.Properties.ManagedPolicyArns, undefined, `${fn.Properties.FunctionName}: no managed policies`);
     }
-    assert.equal(fns.length, STEPS.length + 1);
+    assert.equal(fns.length, STEPS.length + 1 + OTHER_FUNCTIONS.length, 'the steps, the web app, pr-status');
   });
 
   it('pins RunInstances to one image when amiId is given', () => {

@@ -73,7 +73,10 @@ describe('stop in every phase', () => {
 describe('the reaper, woken by events', () => {
   const { json, template } = defaultStack();
   const reaper = functionId(json, 'reaper');
-  const eventRules = resourcesOfType(json, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern);
+  // The reaper's rules (the PR-status function's own rule: test/github.test.ts).
+  const eventRules = resourcesOfType(json, 'AWS::Events::Rule').filter(
+    ([, r]) => r.Properties.EventPattern && r.Properties.Targets.some((t: any) => t.Arn?.['Fn::GetAtt']?.[0] === reaper),
+  );
 
   it('runs when an execution of this state machine fails, times out or is stopped', () => {
     const states = eventRules.filter(([, r]) => r.Properties.EventPattern.source[0] === 'aws.states');
@@ -98,6 +101,7 @@ describe('the reaper, woken by events', () => {
 
   it('retries each event for an hour, then keeps it in an encrypted dead-letter queue', () => {
     assert.equal(eventRules.length, 3);
+    assert.equal(resourcesOfType(json, 'AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern).length, 4, "the reaper's three and the PR-status function's");
     const [[queueId, queue]] = resourcesOfType(json, 'AWS::SQS::Queue');
     assert.equal(queue.Properties.SqsManagedSseEnabled, true);
     for (const [id, rule] of eventRules) {

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 
 import catalog from '../lib/catalog.json';
-import { DIALS, IGNORED_DIAL_LOG, RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN } from '../lib/catalog';
+import { DIALS, IGNORED_DIAL_LOG, OTHER_FUNCTIONS, RUNTIME_PARAMETER_KEYS, STEPS, WEB_BIN } from '../lib/catalog';
+import { PR_STATUS_ACCESS_CODE } from '../lib/constructs/web';
 import {
   REPO_ROOT,
   defaultStack,
@@ -26,6 +27,24 @@ const WEB_ENV = [
   'PREVIEW_GITHUB_API',
   'PREVIEW_GITHUB_WEBHOOK_SECRET_ARN',
   'PREVIEW_GITHUB_ALLOWED_USERS',
+  'PREVIEW_GITHUB_TOKEN_SECRET_ARN',
+  'PREVIEW_PUBLIC_URL',
+];
+/** What web/src/github_signin.rs reads (sign in with GitHub). */
+const SIGNIN_ENV = [
+  'PREVIEW_AUTH_MODE',
+  'PREVIEW_GITHUB_CLIENT_ID',
+  'PREVIEW_GITHUB_CLIENT_SECRET_ARN',
+  'PREVIEW_GITHUB_ORGS',
+  'PREVIEW_GITHUB_MAINTAINERS',
+];
+/** The PR-status function's settings besides the dials (it builds the web app's state). */
+const PR_STATUS_ENV = [
+  'PREVIEW_LINK_KEY_SECRET_ARN',
+  'PREVIEW_ACCESS_CODE',
+  'PREVIEW_AUTH_MODE',
+  'PREVIEW_GITHUB_TOKEN_SECRET_ARN',
+  'PREVIEW_PUBLIC_URL',
 ];
 
 describe('stack', () => {
@@ -74,8 +93,8 @@ describe('stack', () => {
 
   it('sets a retention on every log group', () => {
     const groups = resourcesOfType(json, 'AWS::Logs::LogGroup');
-    // one per function, the previews' group, the state machine's
-    assert.equal(groups.length, STEPS.length + 1 + 2);
+    // one per function (steps, web, pr-status), the previews' group, the state machine's
+    assert.equal(groups.length, STEPS.length + 1 + OTHER_FUNCTIONS.length + 2);
     for (const [id, g] of groups) assert.equal(g.Properties.RetentionInDays, 30, id);
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: '/dspace-preview/dspace-preview' });
     assert.equal(synth({ logRetentionDays: 10 }).template.findResources('AWS::Logs::LogGroup', {
@@ -86,7 +105,7 @@ describe('stack', () => {
   it('builds the functions from the cargo-lambda artifacts: provided.al2023, arm64, handler bootstrap', () => {
     const fns = resourcesOfType(json, 'AWS::Lambda::Function');
     const names = fns.map(([, f]) => f.Properties.FunctionName).sort();
-    assert.deepEqual(names, [...STEPS.map((s) => `dspace-preview-${s.bin}`), 'dspace-preview-web'].sort());
+    assert.deepEqual(names, [...STEPS.map((s) => `dspace-preview-${s.bin}`), 'dspace-preview-web', 'dspace-preview-pr-status'].sort());
     for (const [, f] of fns) {
       assert.equal(f.Properties.Runtime, 'provided.al2023');
       assert.deepEqual(f.Properties.Architectures, ['arm64']);
@@ -104,7 +123,7 @@ describe('stack', () => {
       .sort();
     assert.deepEqual(STEPS.map((s) => s.bin).sort(), bins);
     const script = fs.readFileSync(path.join(__dirname, '..', 'scripts', 'package-lambdas.sh'), 'utf8');
-    for (const bin of [...bins, WEB_BIN]) assert.ok(script.includes(bin), `package-lambdas.sh should mention ${bin}`);
+    for (const bin of [...bins, WEB_BIN, ...OTHER_FUNCTIONS.map((f) => f.bin)]) assert.ok(script.includes(bin), `package-lambdas.sh should mention ${bin}`);
   });
 
   it('passes only dials tasks/src/config.rs knows, as PREVIEW_* variables', () => {
@@ -114,12 +133,19 @@ describe('stack', () => {
       const read = stateRs.includes(`"${key}"`) || stateRs.includes(`secret("${key.replace(/_SECRET_ARN$/, '')}")`);
       assert.ok(read, `web/src/state.rs does not read ${key}`);
     }
+    const signinRs = fs.readFileSync(path.join(REPO_ROOT, 'web', 'src', 'github_signin.rs'), 'utf8');
+    for (const key of SIGNIN_ENV) assert.ok(signinRs.includes(`"${key}"`), `web/src/github_signin.rs does not read ${key}`);
     const known = new Set(DIALS.map((d) => d.env));
     for (const [, f] of resourcesOfType(json, 'AWS::Lambda::Function')) {
       const env = f.Properties.Environment.Variables;
       const web = f.Properties.FunctionName === 'dspace-preview-web';
+      const prStatus = f.Properties.FunctionName === 'dspace-preview-pr-status';
       for (const key of Object.keys(env)) {
-        const ok = known.has(key) || key === 'RUST_LOG' || (web && WEB_ENV.includes(key));
+        const ok =
+          known.has(key) ||
+          key === 'RUST_LOG' ||
+          (web && (WEB_ENV.includes(key) || SIGNIN_ENV.includes(key))) ||
+          (prStatus && PR_STATUS_ENV.includes(key));
         assert.ok(ok, `${f.Properties.FunctionName}: ${key} is neither a dial nor a web setting`);
       }
       assert.equal(env.PREVIEW_STACK, 'dspace-preview');
@@ -229,16 +255,20 @@ describe('stack', () => {
     assert.doesNotThrow(() => synth({ githubAllowedUsers: ['x'.repeat(39), 'a-b-c', '0'] }));
   });
 
-  it('gives the web app only the ARNs of its three secrets, and lets it read exactly those', () => {
+  it('gives the web app only the ARNs of its five secrets, and lets it read exactly those', () => {
     const webId = functionId(json, 'web');
     const env = json.Resources[webId].Properties.Environment.Variables;
     assert.equal(env.PREVIEW_COOKIE_SECURE, 'true');
     const secrets = new Map(resourcesOfType(json, 'AWS::SecretsManager::Secret').map(([id, r]) => [r.Properties.Name, { id, r }]));
     assert.deepEqual([...secrets.keys()].sort(), [
       'dspace-preview/web/access-code',
+      'dspace-preview/web/github-client-secret',
+      'dspace-preview/web/github-token',
       'dspace-preview/web/github-webhook-secret',
       'dspace-preview/web/link-key',
     ]);
+    const clientSecret = secrets.get('dspace-preview/web/github-client-secret')!;
+    const token = secrets.get('dspace-preview/web/github-token')!;
     const linkKey = secrets.get('dspace-preview/web/link-key')!;
     const accessCode = secrets.get('dspace-preview/web/access-code')!;
     const webhook = secrets.get('dspace-preview/web/github-webhook-secret')!;
@@ -248,27 +278,35 @@ describe('stack', () => {
     assert.ok(webhook.r.Properties.GenerateSecretString.PasswordLength >= 32);
     // Deleted with the stack, like the other two.
     for (const { id } of secrets.values()) assert.equal(json.Resources[id].DeletionPolicy, 'Delete', id);
-    for (const { r } of secrets.values()) assert.equal(r.Properties.SecretString, undefined, 'no value in the template');
+    // No value in the template; the token's blank placeholder (no token) is not a secret.
+    for (const [name, { r }] of secrets) assert.equal(r.Properties.SecretString, name.endsWith('/github-token') ? ' ' : undefined, name);
     assert.deepEqual(env.PREVIEW_LINK_KEY_SECRET_ARN, { Ref: linkKey.id });
     assert.deepEqual(env.PREVIEW_ACCESS_CODE_SECRET_ARN, { Ref: accessCode.id });
     assert.deepEqual(env.PREVIEW_GITHUB_WEBHOOK_SECRET_ARN, { Ref: webhook.id });
     // No value, and no deploy-time reference that would put the value into the function's configuration.
     for (const [, f] of resourcesOfType(json, 'AWS::Lambda::Function')) {
-      for (const key of ['PREVIEW_LINK_KEY', 'PREVIEW_ACCESS_CODE', 'PREVIEW_GITHUB_WEBHOOK_SECRET']) assert.equal(f.Properties.Environment.Variables[key], undefined, key);
+      const env = f.Properties.Environment.Variables;
+      for (const key of ['PREVIEW_LINK_KEY', 'PREVIEW_GITHUB_WEBHOOK_SECRET', 'PREVIEW_GITHUB_CLIENT_SECRET', 'PREVIEW_GITHUB_TOKEN']) assert.equal(env[key], undefined, key);
+      // The PR-status function checks no sign-in: a fixed public stand-in, never the code.
+      const code = f.Properties.FunctionName === 'dspace-preview-pr-status' ? PR_STATUS_ACCESS_CODE : undefined;
+      assert.equal(env.PREVIEW_ACCESS_CODE, code, `${f.Properties.FunctionName}: PREVIEW_ACCESS_CODE`);
     }
     assert.doesNotMatch(JSON.stringify(json), /resolve:secretsmanager/);
     assert.deepEqual(json.Outputs.AccessCodeSecret.Value, 'dspace-preview/web/access-code');
 
-    const reads = statements(json).filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:')));
-    assert.equal(reads.length, 1);
-    assert.deepEqual(reads[0].roles, [roleOfFunction(json, webId)]);
-    assert.deepEqual(reads[0].actions, ['secretsmanager:GetSecretValue']);
-    assert.deepEqual(reads[0].resources.sort(), [`<<Ref:${linkKey.id}>>`, `<<Ref:${accessCode.id}>>`, `<<Ref:${webhook.id}>>`].sort());
+    assert.deepEqual(env.PREVIEW_GITHUB_CLIENT_SECRET_ARN, { Ref: clientSecret.id });
+    assert.deepEqual(env.PREVIEW_GITHUB_TOKEN_SECRET_ARN, { Ref: token.id });
 
-    assert.equal(env.PREVIEW_GITHUB_TOKEN, undefined, 'GitHub is called anonymously by default');
-    const { json: withToken } = synth({ githubTokenSecretName: 'dspace-preview/github-token' });
-    const tokenEnv = withToken.Resources[functionId(withToken, 'web')].Properties.Environment.Variables;
-    assert.match(render(tokenEnv.PREVIEW_GITHUB_TOKEN), /secretsmanager:.*dspace-preview\/github-token/);
+    // The web app's one statement; the PR-status function's own (test/github.test.ts).
+    const webRole = roleOfFunction(json, webId);
+    const reads = statements(json).filter((s) => s.actions.some((a) => a.startsWith('secretsmanager:')) && s.roles.includes(webRole));
+    assert.equal(reads.length, 1);
+    assert.deepEqual(reads[0].roles, [webRole]);
+    assert.deepEqual(reads[0].actions, ['secretsmanager:GetSecretValue']);
+    assert.deepEqual(
+      reads[0].resources.sort(),
+      [linkKey, accessCode, webhook, clientSecret, token].map(({ id }) => `<<Ref:${id}>>`).sort(),
+    );
   });
 
   it('reserves concurrency for terminate and the reaper, and caps the web app at webConcurrency', () => {
@@ -332,7 +370,7 @@ describe('stack', () => {
     const filters = resourcesOfType(json, 'AWS::Logs::MetricFilter').map(([, f]) => f.Properties);
     const functionLogs = resourcesOfType(json, 'AWS::Lambda::Function').map(([, f]) => f.Properties.LoggingConfig.LogGroup.Ref);
     assert.deepEqual(filters.map((f) => f.LogGroupName.Ref).sort(), functionLogs.sort(), 'one filter per function log group');
-    assert.equal(filters.length, STEPS.length + 1, 'the steps, the reaper and the web app');
+    assert.equal(filters.length, STEPS.length + 1 + OTHER_FUNCTIONS.length, 'the steps, the reaper, the web app and pr-status');
     for (const f of filters) {
       assert.equal(f.FilterPattern, '"run-time dial ignored"');
       assert.deepEqual(f.MetricTransformations, [

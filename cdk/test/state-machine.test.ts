@@ -5,7 +5,10 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
 import { placeholders, readAsl } from '../lib/asl';
-import { STEPS } from '../lib/catalog';
+import { OTHER_FUNCTIONS, STEPS } from '../lib/catalog';
+
+/** Every function the ASL names by placeholder: the steps and the other crates' (pr-status). */
+const TASK_FUNCTIONS = [...STEPS, ...OTHER_FUNCTIONS];
 import { REPO_ROOT, defaultStack, functionId, render, resourcesOfType, statements, synth } from './helpers';
 
 const ASL = path.join(REPO_ROOT, 'statemachine', 'preview.asl.json');
@@ -16,6 +19,11 @@ function definition(json: any): any {
   assert.equal(sm.Properties.DefinitionSubstitutions, undefined, 'substitution happens at synth, not in CloudFormation');
   assert.equal(sm.Properties.DefinitionS3Location, undefined, 'the definition is inline, so it can be checked');
   return { text: render(sm.Properties.DefinitionString), parsed: JSON.parse(render(sm.Properties.DefinitionString)) };
+}
+
+/** The function name suffix: the step's binary, or the other crate function's name. */
+function functionName(spec: (typeof TASK_FUNCTIONS)[number]): string {
+  return OTHER_FUNCTIONS.find((f) => f === spec)?.name ?? spec.bin;
 }
 
 /** Every Task state, nested states included. */
@@ -63,7 +71,7 @@ describe('state machine', () => {
     const { json } = defaultStack();
     const { parsed } = definition(json);
     const source = JSON.parse(fs.readFileSync(ASL, 'utf8'));
-    const byPlaceholder = new Map(STEPS.filter((s) => s.placeholder).map((s) => [s.placeholder!, s.bin]));
+    const byPlaceholder = new Map(TASK_FUNCTIONS.filter((s) => s.placeholder).map((s) => [s.placeholder!, functionName(s)]));
     for (const [name, task] of tasks(source.States)) {
       const m = /^\$\{([A-Za-z]+)\}$/.exec(invoked(task));
       assert.ok(m, `${name} in the ASL does not use a placeholder`);
@@ -74,7 +82,7 @@ describe('state machine', () => {
     }
     // And every step of the catalog is reachable from the state machine.
     const used = new Set(placeholders(fs.readFileSync(ASL, 'utf8')));
-    for (const s of STEPS.filter((x) => x.placeholder)) assert.ok(used.has(s.placeholder!), `${s.placeholder} unused`);
+    for (const s of TASK_FUNCTIONS.filter((x) => x.placeholder)) assert.ok(used.has(s.placeholder!), `${s.placeholder} unused`);
   });
 
   it('lets the state machine invoke exactly its task functions', () => {
@@ -85,7 +93,7 @@ describe('state machine', () => {
       .filter((s) => s.roles.includes(role) && s.actions.includes('lambda:InvokeFunction'))
       .flatMap((s) => s.resources)
       .map((r) => /^<<GetAtt:([A-Za-z0-9]+)\.Arn>>/.exec(r)?.[1]);
-    const expected = STEPS.filter((s) => s.placeholder).map((s) => functionId(json, s.bin));
+    const expected = TASK_FUNCTIONS.filter((s) => s.placeholder).map((s) => functionId(json, functionName(s)));
     assert.deepEqual([...new Set(invokable)].sort(), [...expected].sort(), `${smId}'s role`);
   });
 
@@ -94,11 +102,17 @@ describe('state machine', () => {
     // after the Catch released it, tag an instance already terminated).
     const { json } = defaultStack();
     const source = readAsl(ASL);
-    const byPlaceholder = new Map(STEPS.filter((s) => s.placeholder).map((s) => [s.placeholder!, s.bin]));
+    const byPlaceholder = new Map(TASK_FUNCTIONS.filter((s) => s.placeholder).map((s) => [s.placeholder!, functionName(s)]));
     const checked: string[] = [];
     for (const [name, task] of tasks(source.States)) {
       const m = /^\$\{([A-Za-z]+)\}$/.exec(invoked(task));
       assert.ok(m && byPlaceholder.has(m[1]), `${name} does not invoke a function of lib/catalog.ts`);
+      if (task.Parameters?.InvocationType === 'Event') {
+        // Queued, not awaited: the state ends once Lambda took the event, so nothing of it is
+        // left running when the state times out; the function's own timeout is its own business.
+        assert.equal(task.ResultPath, null, `${name}: an Event invocation returns nothing to keep`);
+        continue;
+      }
       if (task.TimeoutSeconds === undefined) {
         // The wait's timeout is the preview's TTL (TimeoutSecondsPath); the Lambda only parks the token.
         assert.match(task.Resource, /\.waitForTaskToken$/, `${name} has no TimeoutSeconds`);

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 
-import { STEPS } from '../lib/catalog';
+import { OTHER_FUNCTIONS, STEPS } from '../lib/catalog';
 import { CDK_DIR, fakeLambdaDir } from './helpers';
 
 /** The environment of a machine with no AWS account: no credentials, no profile, no IMDS. */
@@ -35,7 +35,7 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
     const template = JSON.parse(fs.readFileSync(path.join(out, 'DspacePreview.template.json'), 'utf8'));
     const types = Object.values(template.Resources as Record<string, any>).map((x) => x.Type);
     assert.ok(types.includes('AWS::StepFunctions::StateMachine'));
-    assert.equal(types.filter((t) => t === 'AWS::Lambda::Function').length, STEPS.length + 1, 'the steps, the reaper and the web app');
+    assert.equal(types.filter((t) => t === 'AWS::Lambda::Function').length, STEPS.length + 1 + OTHER_FUNCTIONS.length, 'the steps, the reaper, the web app and pr-status');
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
     assert.ok(manifest.artifacts.DspacePreview, 'stack artifact in the cloud assembly');
   });
@@ -47,6 +47,7 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
       '-c', `lambdaDir=${fakeLambdaDir()}`,
       '-c', 'deployment=staging', '-c', 'maxLive=5', '-c', 'useSpot=true', '-c', 'allowedCidrs=192.0.2.0/24,198.51.100.0/24',
       '-c', 'buildCacheDays=7', '-c', 'githubAllowedUsers=octocat, mona-lisa',
+      '-c', 'githubClientId=Iv23liAbCdEf01234567', '-c', 'githubOrgs=DSpace, DSpace/dspace-committers', '-c', 'githubMaintainers=tdonohue',
     ]);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
@@ -61,7 +62,17 @@ describe('cdk synth (the CLI, offline, no credentials)', () => {
     const web = Object.values(template.Resources as Record<string, any>).find(
       (x) => x.Type === 'AWS::Lambda::Function' && x.Properties.FunctionName === 'dspace-preview-staging-web',
     );
-    assert.equal(web?.Properties.Environment.Variables.PREVIEW_GITHUB_ALLOWED_USERS, 'octocat,mona-lisa');
+    const env = web?.Properties.Environment.Variables;
+    assert.equal(env.PREVIEW_GITHUB_ALLOWED_USERS, 'octocat,mona-lisa');
+    assert.equal(env.PREVIEW_AUTH_MODE, 'github');
+    assert.equal(env.PREVIEW_GITHUB_CLIENT_ID, 'Iv23liAbCdEf01234567');
+    assert.equal(env.PREVIEW_GITHUB_ORGS, 'DSpace,DSpace/dspace-committers');
+    assert.equal(env.PREVIEW_GITHUB_MAINTAINERS, 'tdonohue');
+    for (const output of ['GitHubOAuthCallbackUrl', 'GitHubWebhookUrl', 'GitHubWebhookSecret', 'GitHubClientSecret', 'GitHubTokenSecret']) {
+      assert.ok(template.Outputs[output], output);
+    }
+    assert.equal(template.Outputs.GitHubTokenSecret.Value, 'dspace-preview-staging/web/github-token');
+    assert.equal(template.Outputs.GitHubClientSecret.Value, 'dspace-preview-staging/web/github-client-secret');
   });
 
   it('fails with the packaging command in the message when the zips are missing', () => {

@@ -1,8 +1,9 @@
 /**
  * The web app's SSM parameters: what it reads about previews and dials, the stop requests it
  * leaves, its launch-limit places (web/src/limits.rs), its sign-out revocations
- * (web/src/revocations.rs) and its GitHub webhook delivery records (web/src/webhook/deliveries.rs)
- * — exactly these, nothing else under the parameter root.
+ * (web/src/revocations.rs), its GitHub webhook delivery records (web/src/webhook/deliveries.rs)
+ * and its admin-password reveals (web/src/reveals.rs) — exactly these, nothing else under the
+ * parameter root.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -33,7 +34,7 @@ describe("the web app's SSM parameters", () => {
   const { json } = defaultStack();
   const web = statementsOf(json, 'web');
 
-  it('are exactly the reads, stop requests, launch places, revocations and webhook deliveries, nothing more', () => {
+  it('are exactly the reads, stop requests, launch places, revocations, webhook deliveries and password views, nothing more', () => {
     const pairs = web
       .filter((s) => s.effect === 'Allow')
       .flatMap((s) => s.actions.filter((a) => a.startsWith('ssm:')).flatMap((a) => s.resources.map((r) => `${a} ${r}`)));
@@ -52,6 +53,9 @@ describe("the web app's SSM parameters", () => {
       // Webhook deliveries: the same three calls on their own path.
       ...each(['ssm:GetParametersByPath'], ['webhook-deliveries', 'webhook-deliveries/*']),
       ...each(['ssm:PutParameter', 'ssm:DeleteParameters'], ['webhook-deliveries/*']),
+      // Password views: listed per preview, created one by one, never deleted.
+      ...each(['ssm:GetParametersByPath'], ['password-views/*']),
+      ...each(['ssm:PutParameter'], ['password-views/*/*']),
     ].sort();
     assert.deepEqual(short, expected);
   });
@@ -75,6 +79,48 @@ describe("the web app's SSM parameters", () => {
       assert.deepEqual(allows(web, 'ssm:GetParametersByPath', parameterArn(place.path, 'staging')), [], `list staging/${place.path}`);
     });
   }
+
+  it("lets it record a preview's password views and list them, never replace or delete one", () => {
+    const record = `password-views/${ID}/1700000000123-${USER}`;
+    // The Rust code lists `<root>/password-views/<id>/`; IAM sees the path's ARN.
+    for (const listed of [`password-views/${ID}`, `password-views/${ID}/`]) {
+      assert.ok(allows(web, 'ssm:GetParametersByPath', parameterArn(listed)).length > 0, `list ${listed}`);
+      assert.deepEqual(allows(web, 'ssm:GetParametersByPath', parameterArn(listed, 'staging')), [], `list staging/${listed}`);
+    }
+    assert.ok(allows(web, 'ssm:PutParameter', parameterArn(record)).length > 0, 'record a view');
+    assert.deepEqual(allows(web, 'ssm:PutParameter', parameterArn(record, 'staging')), [], 'record a view of staging');
+    // Only <id>/<record>: not the path, not a preview's own parameters.
+    for (const other of ['password-views', `password-views/${ID}`]) {
+      assert.deepEqual(allows(web, 'ssm:PutParameter', parameterArn(other)), [], `put ${other}`);
+    }
+    for (const action of ['ssm:DeleteParameter', 'ssm:DeleteParameters', 'ssm:GetParameter', 'ssm:GetParameters', 'ssm:LabelParameterVersion']) {
+      assert.deepEqual(allows(web, action, parameterArn(record)), [], `${action} ${record}`);
+    }
+    // The whole folder is not listed at once.
+    assert.deepEqual(allows(web, 'ssm:GetParametersByPath', parameterArn('password-views')), [], 'list every preview');
+  });
+
+  it('records password views where and how web/src/reveals.rs does, outside what the workflow deletes', () => {
+    const read = (file: string) => fs.readFileSync(path.join(REPO_ROOT, file), 'utf8');
+    const reveals = read('web/src/reveals.rs');
+    assert.match(reveals, /format!\("\{root\}\/password-views\/\{id\}\/"\)/);
+    assert.match(reveals, /"\{\}\{\}-\{\}",\s*path\(root, id\),/);
+    assert.equal(reveals.match(/let root = state\.ctx\.base\.names\(\)\.parameter_root\(\);/g)?.length, 2, 'record and list');
+    // Exactly the two calls granted: create without Overwrite, list (not recursive).
+    assert.match(reveals, /\.put_parameter\(\)[\s\S]*?\.overwrite\(false\)/);
+    assert.doesNotMatch(reveals, /\.overwrite\(true\)/);
+    assert.match(reveals, /\.get_parameters_by_path\(\)/);
+    assert.doesNotMatch(reveals, /\.recursive\(/);
+    assert.doesNotMatch(reveals, /\.(delete_parameter|delete_parameters|get_parameter|get_parameters)\(\)|delete_all\(/);
+    // The reaper's stray sweep and the clean-ups delete under previews/ only.
+    const lifecycle = read('tasks/src/lifecycle.rs');
+    assert.match(lifecycle, /pub async fn stray_parameters[\s\S]*?names_under\(&ctx\.clients\.ssm, &names\.previews_path\(\)\)/);
+    assert.match(read('tasks/src/domain/names.rs'), /fn previews_path[\s\S]*?\/previews\//);
+    const { json: j } = defaultStack();
+    for (const bin of ['terminate', 'reaper']) {
+      assert.deepEqual(allows(statementsOf(j, bin), 'ssm:DeleteParameters', parameterArn(`password-views/${ID}/1-x`)), [], bin);
+    }
+  });
 
   it('never writes or deletes a preview, slot or dial, nor anything else of a person', () => {
     for (const other of [

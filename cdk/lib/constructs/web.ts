@@ -8,10 +8,25 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as r53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 
-import { WEBHOOK_PATH, WEB_BIN, accessCodeSecretName, webhookSecretName } from '../catalog';
+import {
+  GITHUB_CALLBACK_PATH,
+  PR_STATUS,
+  WEBHOOK_PATH,
+  WEB_BIN,
+  accessCodeSecretName,
+  githubClientSecretName,
+  githubTokenSecretNameOf,
+  webhookSecretName,
+} from '../catalog';
 import { InstanceAccess } from './instance-access';
 import { PreviewNames } from './names';
 import { Steps } from './steps';
+
+/**
+ * The PR-status function's access code: a fixed, public value, since it signs no sessions and
+ * checks no sign-ins (web/src/state.rs still needs one to build its state).
+ */
+export const PR_STATUS_ACCESS_CODE = '(pr-status: no sign-ins here)';
 
 /** What the web app needs from the stack. */
 export interface WebProps {
@@ -28,7 +43,16 @@ export interface WebProps {
    * it acts for nobody.
    */
   readonly githubAllowedUsers?: readonly string[];
-  /** Secrets Manager secret with a GitHub token for the PR picker, if any. */
+  /** The GitHub App's client id: people then sign in with GitHub (`PREVIEW_AUTH_MODE=github`). */
+  readonly githubClientId?: string;
+  /** Orgs (`org`) and teams (`org/team-slug`) whose members may sign in (`PREVIEW_GITHUB_ORGS`). */
+  readonly githubOrgs?: readonly string[];
+  /** Logins who may sign in and stop or extend any preview (`PREVIEW_GITHUB_MAINTAINERS`). */
+  readonly githubMaintainers?: readonly string[];
+  /**
+   * An existing Secrets Manager secret (name) holding the service's GitHub token, used instead
+   * of the one the stack creates.
+   */
   readonly githubTokenSecretName?: string;
   /** Serve the web app on this name through CloudFront (needs `certificateArn`). */
   readonly domainName?: string;
@@ -48,6 +72,8 @@ export interface WebProps {
 export class Web {
   /** The web app's function. */
   readonly function: lambda.Function;
+  /** The PR-status function (the PR comment and the GitHub deployment status). */
+  readonly prStatus: lambda.Function;
 
   constructor(stack: cdk.Stack, props: WebProps) {
     const { names } = props;
@@ -80,6 +106,51 @@ export class Web {
       description:
         "The GitHub webhook's secret: aws secretsmanager get-secret-value --query SecretString --output text --secret-id <this>",
     });
+    // Sign in with GitHub: the GitHub App's client secret. Created with a random placeholder
+    // (never in the template) that GitHub refuses, so nobody signs in until the operator puts
+    // the app's client secret here; read once per Lambda instance, at its start.
+    const clientSecret = secret(
+      'WebGitHubClientSecret',
+      githubClientSecretName(d),
+      `dspace-preview ${d}: the GitHub App's client secret (sign in with GitHub); put the app's value here`,
+      40,
+    );
+    new cdk.CfnOutput(stack, 'GitHubClientSecret', {
+      value: githubClientSecretName(d),
+      description: "The GitHub App's client secret goes here: aws secretsmanager put-secret-value --secret-id <this> --secret-string '<secret>'",
+    });
+    // The service's GitHub token (PR comments and deployments, the PR picker, membership checks).
+    // Created blank, which the web crate takes as no token (anonymous calls, as before); the
+    // operator puts an installation or fine-grained token here. Or an existing secret, by name.
+    const token = props.githubTokenSecretName
+      ? {
+          id: props.githubTokenSecretName,
+          // A secret named, not created here: its ARN ends with Secrets Manager's 6 random characters.
+          arn: stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${props.githubTokenSecretName}-??????`,
+            arnFormat: cdk.ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        }
+      : (() => {
+          const created = new secretsmanager.Secret(stack, 'GitHubServiceToken', {
+            secretName: githubTokenSecretNameOf(d),
+            description: `dspace-preview ${d}: GitHub token for PR comments, deployments and membership checks (blank: none)`,
+            // A blank placeholder, not a secret: the operator replaces it.
+            secretStringValue: cdk.SecretValue.unsafePlainText(' '),
+            removalPolicy: cdk.RemovalPolicy.DESTROY,
+          });
+          new cdk.CfnOutput(stack, 'GitHubTokenSecret', {
+            value: githubTokenSecretNameOf(d),
+            description: "The service's GitHub token goes here: aws secretsmanager put-secret-value --secret-id <this> --secret-string '<token>'",
+          });
+          return { id: created.secretArn, arn: created.secretArn };
+        })();
+    // The web app's public URL: only a custom domain can be given to the function itself (its
+    // own Function URL would be a circular reference); without one it uses the request's Host,
+    // which on a Function URL is that URL.
+    const publicUrl = props.domainName ? `https://${props.domainName}` : undefined;
     const web = (this.function = props.steps.makeFunction(
       // Capped, so a flood of requests cannot take the concurrency the steps need.
       { bin: WEB_BIN, id: 'Web', timeoutSeconds: 30, reservedConcurrency: props.concurrency },
@@ -91,26 +162,24 @@ export class Web {
         PREVIEW_GITHUB_WEBHOOK_SECRET_ARN: webhookSecret.secretArn,
         // Empty: the webhook checks signatures but acts for nobody.
         PREVIEW_GITHUB_ALLOWED_USERS: (props.githubAllowedUsers ?? []).join(','),
+        PREVIEW_AUTH_MODE: props.githubClientId ? 'github' : 'access-code',
+        ...(props.githubClientId ? { PREVIEW_GITHUB_CLIENT_ID: props.githubClientId } : {}),
+        PREVIEW_GITHUB_CLIENT_SECRET_ARN: clientSecret.secretArn,
+        PREVIEW_GITHUB_ORGS: (props.githubOrgs ?? []).join(','),
+        PREVIEW_GITHUB_MAINTAINERS: (props.githubMaintainers ?? []).join(','),
+        PREVIEW_GITHUB_TOKEN_SECRET_ARN: token.id,
+        ...(publicUrl ? { PREVIEW_PUBLIC_URL: publicUrl } : {}),
         // Served over HTTPS only (Function URL, CloudFront).
         PREVIEW_COOKIE_SECURE: 'true',
         ...props.steps.buildCacheEnv,
-        ...(props.githubTokenSecretName
-          ? {
-              PREVIEW_GITHUB_TOKEN: secretsmanager.Secret.fromSecretNameV2(
-                stack,
-                'GitHubToken',
-                props.githubTokenSecretName,
-              ).secretValue.unsafeUnwrap(),
-            }
-          : {}),
       },
     ));
     web.addToRolePolicy(
-      // These three only; DescribeSecret and the rest are not needed to read a value.
+      // These only; DescribeSecret and the rest are not needed to read a value.
       new iam.PolicyStatement({
         sid: 'ReadOwnSecrets',
         actions: ['secretsmanager:GetSecretValue'],
-        resources: [linkKey.secretArn, accessCode.secretArn, webhookSecret.secretArn],
+        resources: [linkKey.secretArn, accessCode.secretArn, webhookSecret.secretArn, clientSecret.secretArn, token.arn],
       }),
     );
     web.addToRolePolicy(
@@ -192,6 +261,17 @@ export class Web {
         resources: props.instances.previewLogArns,
       }),
     );
+    // Admin-password reveals (web/src/reveals.rs): password-views/<preview id>/<millis>-<who>,
+    // created without Overwrite (a record is never replaced) and listed by the preview's path
+    // (not recursive). Never deleted by the web app; outside previews/, so the workflow's
+    // clean-ups leave them for the audit log.
+    const views = `${root}/password-views`;
+    web.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'ListPasswordViews', actions: ['ssm:GetParametersByPath'], resources: [names.param(`${views}/*`)] }),
+    );
+    web.addToRolePolicy(
+      new iam.PolicyStatement({ sid: 'RecordPasswordViews', actions: ['ssm:PutParameter'], resources: [names.param(`${views}/*/*`)] }),
+    );
     // The app does its own sign-in; the URL itself is public.
     const url = web.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     let webUrl: string = url.url;
@@ -226,6 +306,42 @@ export class Web {
       });
     }
     new cdk.CfnOutput(stack, 'WebUrl', { value: webUrl, description: 'The dspace-preview web app' });
+    new cdk.CfnOutput(stack, 'GitHubOAuthCallbackUrl', {
+      value: `${webUrl}${GITHUB_CALLBACK_PATH}`,
+      description: "The GitHub App's callback URL (sign in with GitHub)",
+    });
+
+    // The PR-status function: the web crate's code, reading executions and signing links like
+    // the web app, with the web app's settings for that and no more. It builds the web app's
+    // state, which needs an access code; it signs no sessions, so it gets a fixed non-secret one
+    // instead of read access to the real code, and the access-code mode (no client secret to read).
+    const prStatus = (this.prStatus = props.steps.makeFunction(
+      PR_STATUS,
+      `${names.prefix}-${PR_STATUS.name}`,
+      `dspace-preview ${d}: the PR comment and GitHub deployment status of each preview`,
+      {
+        PREVIEW_LINK_KEY_SECRET_ARN: linkKey.secretArn,
+        PREVIEW_ACCESS_CODE: PR_STATUS_ACCESS_CODE,
+        PREVIEW_AUTH_MODE: 'access-code',
+        PREVIEW_GITHUB_TOKEN_SECRET_ARN: token.id,
+        // Both URLs end with '/'; the crate trims it.
+        PREVIEW_PUBLIC_URL: webUrl,
+      },
+    ));
+    prStatus.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadLinkKeyAndGitHubToken',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [linkKey.secretArn, token.arn],
+      }),
+    );
+    prStatus.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadOurExecutions',
+        actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        resources: [names.executionsArn],
+      }),
+    );
     new cdk.CfnOutput(stack, 'FunctionUrl', { value: url.url, description: "The web app's Lambda Function URL" });
     // Both URLs end with '/'.
     new cdk.CfnOutput(stack, 'GitHubWebhookUrl', {

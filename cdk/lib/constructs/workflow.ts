@@ -11,9 +11,12 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 
 import { substitute } from '../asl';
-import { STEPS } from '../catalog';
+import { PR_STATUS, STEPS } from '../catalog';
 import { PreviewNames } from './names';
 import { IGNORED_DIALS_METRIC } from './steps';
+
+/** The execution statuses whose changes the PR-status function hears: the start and every close. */
+export const PR_STATUS_EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 
 /** What the workflow needs from the stack. */
 export interface WorkflowProps {
@@ -21,6 +24,11 @@ export interface WorkflowProps {
   readonly names: PreviewNames;
   /** The step functions by binary name (reaper included). */
   readonly functions: Record<string, lambda.Function>;
+  /**
+   * The PR-status function: AnnounceReady queues it, and every status change of an execution
+   * wakes it. Absent (no web app), AnnounceReady becomes a Pass state.
+   */
+  readonly prStatus?: lambda.Function;
   /** The ASL file. */
   readonly aslPath: string;
   /** Retention of the state machine's log group. */
@@ -48,6 +56,7 @@ export class Workflow {
     for (const spec of STEPS) {
       if (spec.placeholder) substitutions[spec.placeholder] = fn[spec.bin].functionArn;
     }
+    if (props.prStatus) substitutions[PR_STATUS.placeholder!] = props.prStatus.functionArn;
     const stateMachineLogs = new logs.LogGroup(stack, 'StateMachineLogs', {
       logGroupName: `/aws/vendedlogs/states/${names.stateMachineName}`,
       retention: props.logRetention,
@@ -56,12 +65,30 @@ export class Workflow {
     const sm = (this.stateMachine = new sfn.StateMachine(stack, 'StateMachine', {
       stateMachineName: names.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(substitute(props.aslPath, substitutions)),
+      definitionBody: sfn.DefinitionBody.fromString(
+        substitute(props.aslPath, substitutions, props.prStatus ? [] : [PR_STATUS.placeholder!]),
+      ),
       // Errors only, without execution data: inputs carry task tokens. The history is the audit log.
       logs: { destination: stateMachineLogs, level: sfn.LogLevel.ERROR, includeExecutionData: false },
     }));
     for (const spec of STEPS) {
       if (spec.placeholder) fn[spec.bin].grantInvoke(sm);
+    }
+    if (props.prStatus) {
+      // AnnounceReady (lambda:invoke, InvocationType Event) queues it when a preview is ready or extended.
+      props.prStatus.grantInvoke(sm);
+      // Every status change of our executions (RUNNING: building; the closes: ended or failed).
+      // The function reads the execution itself, so a late or repeated event repeats the truth;
+      // one still undelivered after an hour is dropped: a PR status is a courtesy, not the preview's state.
+      new events.Rule(stack, 'PrStatusOnExecutionStatus', {
+        description: `dspace-preview ${d}: tell the preview's pull requests when its execution starts or ends`,
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: { stateMachineArn: [names.stateMachineArn], status: [...PR_STATUS_EXECUTION_STATUSES] },
+        },
+        targets: [new targets.LambdaFunction(props.prStatus, { retryAttempts: 4, maxEventAge: cdk.Duration.hours(1) })],
+      });
     }
     // ---- the reaper: on a schedule, and at once when an execution or an instance ends ----
     const reaperMinutes = props.reaperIntervalMinutes ?? 5;
