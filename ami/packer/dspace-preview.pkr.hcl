@@ -95,6 +95,7 @@ build {
     environment_vars = [
       "COMPOSE_VERSION=${var.compose_version}",
       "BUILDX_VERSION=${var.buildx_version}",
+      "CADDY_VERSION=${var.caddy_version}",
       "BRANCHES=${join(" ", var.branches)}",
       "PROXY_IMAGE=${var.proxy_image}",
       "DOCKERHUB_USERNAME=${var.dockerhub_username}",
@@ -103,6 +104,7 @@ build {
     scripts = [
       "${path.root}/scripts/base.sh",
       "${path.root}/scripts/docker.sh",
+      "${path.root}/scripts/caddy.sh",
       "${path.root}/scripts/install.sh",
       "${path.root}/scripts/sources.sh",
       "${path.root}/scripts/images.sh",

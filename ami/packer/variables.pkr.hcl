@@ -57,6 +57,12 @@ variable "buildx_version" {
   default = "0.26.1"
 }
 
+variable "caddy_version" {
+  type        = string
+  default     = "2.10.2"
+  description = "Caddy release (GitHub, SHA-512 checked): the TLS proxy of previews with a public name (HTTPS mode)."
+}
+
 variable "proxy_image" {
   type        = string
   default     = "docker.io/library/nginx:stable-alpine"

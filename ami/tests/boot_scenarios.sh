@@ -48,6 +48,9 @@ boot_tests() {
   scenario_container_crash
   scenario_no_public_hostname
   scenario_bad_config
+  scenario_https
+  scenario_https_custom_ca
+  scenario_https_bad_config
   scenario_not_an_ami
   scenario_user_data_size
 }
@@ -609,4 +612,72 @@ scenario_user_data_size() {
   check "boot.sh has exactly one config marker line" [ "$(grep -cx '# @PREVIEW_CONFIG@' "$AMI/boot/boot.sh")" = 1 ]
   check "rendered user data (20 overrides) stays under 12 KB" [ "$(wc -c <"$S/user-data.sh")" -le 12288 ]
   check "rendered user data is valid bash" bash -n "$S/user-data.sh"
+}
+
+# HTTPS mode: the launch step named the preview (issue 15). Caddy in front on 80/443 with the
+# instance's Caddyfile (the template's real behaviour is ami/tests/https_proxy.sh's), nginx
+# behind it on loopback, every DSpace URL https://<name>.
+HTTPS_HOST=b9876-u4415.previews.example.org
+scenario_https() {
+  boot https UI_PR=567 PREVIEW_PUBLIC_NAME=$HTTPS_HOST
+  local model="$ROOT/var/lib/dspace-preview/compose-model.json" caddyfile="$ROOT/etc/caddy/Caddyfile"
+  check "https: boot exits 0 in phase ready; the name is in the config on disk" eval \
+    'exit_code_is 0 && phase_is ready &&
+     ( . "$ROOT/var/lib/dspace-preview/config.env" && [ "$PREVIEW_PUBLIC_NAME" = $HTTPS_HOST ] )'
+  check "https: DSpace's URLs are https://<name> (compose env, public-host, public-url)" eval \
+    'env_has PREVIEW_UI_URL=https://$HTTPS_HOST && env_has PREVIEW_SERVER_URL=https://$HTTPS_HOST/server &&
+     env_has PREVIEW_PUBLIC_HOST=$HTTPS_HOST && [ "$(state public-host)" = $HTTPS_HOST ] &&
+     [ "$(state public-url)" = https://$HTTPS_HOST ]'
+  check "https: compose/https.yml follows preview.yml" eval \
+    'files_are "$BASE/docker-compose.yml" AMI/files/compose/preview.yml AMI/files/compose/https.yml \
+       AMI/files/compose/build-ui.yml /var/lib/dspace-preview/overrides.yml'
+  check "https: the rendered model: backend and UI settings use https://<name> on 443" eval \
+    'jq -e --arg n $HTTPS_HOST ".services.dspace.environment as \$d | .services[\"dspace-angular\"].environment as \$u
+       | \$d.dspace__P__server__P__url == \"https://\(\$n)/server\" and \$d.dspace__P__ui__P__url == \"https://\(\$n)\"
+       and \$u.DSPACE_UI_BASEURL == \"https://\(\$n)\" and \$u.DSPACE_REST_SSL == \"true\" and \$u.DSPACE_REST_PORT == \"443\"
+       and \$u.DSPACE_REST_HOST == \$n and \$u.DSPACE_REST_NAMESPACE == \"/server\"
+       and \$u.DSPACE_UI_SSL == \"false\" and \$u.DSPACE_UI_PORT == \"4000\"" "$model" >/dev/null'
+  check "https: nginx publishes only 127.0.0.1:8081 with its https config; nothing else is published" eval \
+    'jq -e "[.services[] | (.ports // [])[]] == [{\"mode\":\"ingress\",\"host_ip\":\"127.0.0.1\",\"target\":80,\"published\":\"8081\",\"protocol\":\"tcp\"}]
+       and (.services[\"dspace-proxy\"].volumes[0].source | endswith(\"/compose/nginx-https.conf\"))" "$model" >/dev/null ||
+     jq -c "[.services[] | (.ports // [])[]]" "$model"'
+  check "https: the Caddyfile is rendered for the name (Let's Encrypt, 80/443, both paths to nginx on loopback)" eval \
+    'grep -qx "$HTTPS_HOST {" "$caddyfile" && grep -qxF "	acme_ca https://acme-v02.api.letsencrypt.org/directory" "$caddyfile" &&
+     grep -qxF "	http_port 80" "$caddyfile" && grep -qxF "	https_port 443" "$caddyfile" &&
+     [ "$(grep -c "reverse_proxy 127.0.0.1:8081 {" "$caddyfile")" = 2 ] &&
+     ! grep -qE "acme_ca_root|email|@[A-Z_]+@" "$caddyfile" && [ "$(stat -c %a "$caddyfile")" = 644 ]'
+  check "https: no secret in the Caddyfile" eval '! grep -qF -- "$PASSWORD" "$caddyfile"'
+  check "https: demo accounts barred, nginx up and answering on loopback, then Caddy starts" \
+    in_order "SELECT count" :: compose up -d --no-build --quiet-pull dspace-angular dspace-proxy \
+      :: curl "Host: $HTTPS_HOST" http://127.0.0.1:8081/server/api :: systemctl restart dspace-preview-caddy.service
+  check "https: the log gives the https URL" grep -qF "preview ready: https://$HTTPS_HOST/ (REST https://$HTTPS_HOST/server)" \
+    "$ROOT/var/log/dspace-preview/boot.log"
+
+  boot http-unchanged UI_PR=567
+  check "no name: plain HTTP as before (no https.yml, no Caddyfile, no Caddy, http URLs)" eval \
+    'exit_code_is 0 && env_has PREVIEW_UI_URL=$URL && [ "$(state public-url)" = $URL ] &&
+     not_called https.yml && [ ! -e "$ROOT/etc/caddy" ] && not_called dspace-preview-caddy &&
+     called curl "Host: $PUBLIC_HOST" http://127.0.0.1/server/api &&
+     jq -e "[.services[] | (.ports // [])[] | .published] == [\"80\"]" "$ROOT/var/lib/dspace-preview/compose-model.json" >/dev/null'
+}
+
+scenario_https_custom_ca() {
+  boot https-ca BACKEND_PR=1234 PREVIEW_PUBLIC_NAME=$HTTPS_HOST \
+    PREVIEW_ACME_CA=https://acme-staging-v02.api.letsencrypt.org/directory PREVIEW_ACME_EMAIL=previews@example.org
+  check "https: PREVIEW_ACME_CA and PREVIEW_ACME_EMAIL reach the Caddyfile" eval \
+    'exit_code_is 0 &&
+     grep -qxF "	acme_ca https://acme-staging-v02.api.letsencrypt.org/directory" "$ROOT/etc/caddy/Caddyfile" &&
+     grep -qxF "	email previews@example.org" "$ROOT/etc/caddy/Caddyfile"'
+}
+
+scenario_https_bad_config() {
+  boot https-bad-name UI_PR=567 PREVIEW_PUBLIC_NAME='evil.example.org {'
+  check "https config: a name that is not a DNS name is refused before any work" eval \
+    'exit_code_is 1 && failure_starts "config: PREVIEW_PUBLIC_NAME" && not_called git'
+  boot https-bad-ca UI_PR=567 PREVIEW_PUBLIC_NAME=$HTTPS_HOST PREVIEW_ACME_CA=http://acme.example.org/dir
+  check "https config: an ACME directory that is not https is refused" eval \
+    'exit_code_is 1 && failure_starts "config: PREVIEW_ACME_CA" && not_called git'
+  boot https-bad-mail UI_PR=567 PREVIEW_PUBLIC_NAME=$HTTPS_HOST PREVIEW_ACME_EMAIL='a@b.org } admin'
+  check "https config: a contact that is not a mail address is refused" eval \
+    'exit_code_is 1 && failure_starts "config: PREVIEW_ACME_EMAIL" && not_called git'
 }

@@ -92,6 +92,25 @@ health_tests() {
   check "health: ready without the proxy is a failure" eval \
     'health_is failed 1 && health_detail_has "dspace-proxy is missing"'
 
+  # HTTPS mode: through Caddy on 443 with the name, the certificate checked; tls before rest.
+  on_machine https-health ready
+  echo b9876-u4415.previews.example.org >"$ROOT/var/lib/dspace-preview/public-host"
+  echo https://b9876-u4415.previews.example.org >"$ROOT/var/lib/dspace-preview/public-url"
+  health
+  check "health https: healthy with tls among the checks; detail is the https URL" eval \
+    'health_is healthy 0 && health_passed "[\"db\",\"solr\",\"tls\",\"rest\",\"sites\",\"actuator\",\"content\",\"ui\",\"ssr\"]" &&
+     [ "$(jq -r .detail <<<"$HOUT")" = https://b9876-u4415.previews.example.org/ ]'
+  check "health https: probes go through Caddy (443, --resolve to loopback), not plain HTTP" eval \
+    'called curl --resolve b9876-u4415.previews.example.org:443:127.0.0.1 https://b9876-u4415.previews.example.org/server/api &&
+     called curl --resolve b9876-u4415.previews.example.org:443:127.0.0.1 https://b9876-u4415.previews.example.org/home &&
+     not_called curl http://127.0.0.1/ && ! grep "^curl" "$S/calls.log" | grep -v -- "--max-time 5" | grep -q .'
+  health STUB_TLS_DOWN=1
+  check "health https: no certificate yet (ACME pending or refused): pending with a tls detail" eval \
+    'health_is pending 75 && health_passed "[\"db\",\"solr\"]" && health_detail_has "tls: no valid certificate"'
+  health STUB_DSPACE_SERVER=http://b9876-u4415.previews.example.org/server
+  check "health https: a backend still advertising http:// is a failure" eval \
+    'health_is failed 1 && health_detail_has "expected '"'"'https://b9876-u4415.previews.example.org/server'"'"'"'
+
   on_machine dead-boot building-ui
   sh -c 'exit 0' & local pid=$!
   wait "$pid"

@@ -71,6 +71,8 @@ boot() {
   local env=(PREVIEW_PARALLEL_BUILDS=0 PREVIEW_PARALLEL_CLI=0) kv
   for kv in "$@"; do
     case "$kv" in
+      # The HTTPS mode's settings come in the config block, as the launch step writes them.
+      PREVIEW_PUBLIC_NAME=*|PREVIEW_ACME_CA=*|PREVIEW_ACME_EMAIL=*) CFG[${kv%%=*}]="${kv#*=}" ;;
       STUB_*|PREVIEW_*=*) env+=("$kv") ;;
       AMI_SAMPLES=1) mkdir -p "$ROOT/opt/dspace-preview/sample"
         echo baked >"$ROOT/opt/dspace-preview/sample/assetstore.tar.gz"

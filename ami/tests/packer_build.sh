@@ -65,7 +65,7 @@ packer_build_tests() {
   check "packer build: every script runs, in order, as a dry run on each instance" eval \
     '(for a in x86_64 arm64; do
        [ "$(sed -n "s/^ *null\.$a: dry run: \([^:]*\): start\$/\1/p" "$PB/build.log" | tr "\n" " ")" = \
-         "base.sh docker.sh install.sh sources.sh images.sh warm-caches.sh harden.sh " ] || exit 1
+         "base.sh docker.sh caddy.sh install.sh sources.sh images.sh warm-caches.sh harden.sh " ] || exit 1
      done)'
   check "packer build: docker.sh gets COMPOSE_VERSION and BUILDX_VERSION (-var values) and would fetch those releases" eval \
     '(for a in x86_64 arm64; do
@@ -77,6 +77,13 @@ packer_build_tests() {
     'said x86_64 docker.sh "would write /etc/docker/daemon.json:" &&
      said x86_64 docker.sh "\"entitlements\": {\"network-host\": false, \"security-insecure\": false}" &&
      said x86_64 docker.sh "\"gc\": {\"enabled\": true, \"defaultKeepStorage\": \"25GB\"},"'
+  check "packer build: caddy.sh gets CADDY_VERSION and would fetch that release (checked) and write its unit" eval \
+    '(for a in x86_64 arm64; do
+       said $a caddy.sh "CADDY_VERSION=2.99.3" &&
+       said $a caddy.sh "would run: install_caddy https://github.com/caddyserver/caddy/releases/download/v2.99.3/caddy_2.99.3_linux_" &&
+       said $a caddy.sh "would write /etc/systemd/system/dspace-preview-caddy.service:" &&
+       said $a caddy.sh "ExecStart=/usr/local/bin/caddy run --config /etc/caddy/Caddyfile --adapter caddyfile" || exit 1
+     done)'
   check "packer build: install.sh gets PROXY_IMAGE and finds the uploaded files" eval \
     '(for a in x86_64 arm64; do
        said $a install.sh "PROXY_IMAGE=registry.example.org/preview/proxy:test" &&
@@ -232,7 +239,7 @@ EOF
     env "${aws_env[@]}" CHECKPOINT_DISABLE=1 PACKER_LOG= \
       NULL_BUILD_AMI_x86_64="$(cat "$PB/ami-x86_64")" NULL_BUILD_AMI_arm64="$(cat "$PB/ami-arm64")" \
       timeout 180 packer build -color=false \
-      -var compose_version=2.99.1 -var buildx_version=0.99.2 -var 'branches=["main","dspace-7_x"]' \
+      -var compose_version=2.99.1 -var buildx_version=0.99.2 -var caddy_version=2.99.3 -var 'branches=["main","dspace-7_x"]' \
       -var proxy_image=registry.example.org/preview/proxy:test \
       -var dockerhub_username=preview-bot -var "dockerhub_token=$PB_TOKEN" \
       packer
@@ -257,7 +264,8 @@ packer_build_host_state() {
   local p
   for p in /opt/dspace-preview /var/lib/dspace-preview /var/log/dspace-preview /etc/docker/daemon.json \
     /usr/libexec/docker/cli-plugins /etc/sysctl.d/90-dspace-preview.conf /swapfile /tmp/dspace-preview-files \
-    /tmp/dspace-preview-common.sh /tmp/dspace-preview-warm; do
+    /tmp/dspace-preview-common.sh /tmp/dspace-preview-warm /usr/local/bin/caddy /etc/caddy \
+    /etc/systemd/system/dspace-preview-caddy.service; do
     if [ -e "$p" ]; then echo "$p $(stat -c %Y "$p")"; else echo "$p absent"; fi
   done
 }

@@ -31,6 +31,8 @@ check() {
 . "$AMI/tests/compose_policy.sh"
 # shellcheck source=packer_build.sh
 . "$AMI/tests/packer_build.sh"
+# shellcheck source=https_proxy.sh
+. "$AMI/tests/https_proxy.sh"
 
 # The scripts under test need jq (installed on the AMI); so do the assertions.
 if ! command -v jq >/dev/null; then
@@ -43,6 +45,7 @@ static_tests
 compose_policy_tests
 boot_tests
 health_tests
+https_proxy_tests
 packer_build_tests
 
 printf '%d passed, %d failed\n' "$PASSED" "$FAILED"

@@ -2,7 +2,8 @@
 # Input: the output of `docker compose ... config --format json` (Compose v2; shapes checked
 # on 2.26 and against compose-go v2.8's types, which Compose 2.39 uses). Called by
 # lib/compose_policy.sh, which explains the threat and passes:
-#   $home     PREVIEW_HOME: the one bind mount allowed is $home/compose/nginx.conf
+#   $home     PREVIEW_HOME: the one bind mount allowed is $home/compose/nginx.conf (or, in
+#             HTTPS mode, $home/compose/nginx-https.conf)
 #   $backend  BACKEND_SRC, $ui  UI_SRC: build contexts must be these directories or below
 #             (empty when unset; never "/")
 #   $raw      [the same model rendered with --no-interpolate] or [] (--slurpfile): env_file
@@ -108,7 +109,7 @@ def build_violations($w; $b):
 
 def volume_violations($name; $w; $model):
   ($model.volumes // {}) as $declared
-  | ($home + "/compose/nginx.conf") as $nginx
+  | [$home + "/compose/nginx.conf", $home + "/compose/nginx-https.conf"] as $nginx
   | .[] as $v
   | if ($v | type) != "object" then "\($w): volume \($v | tojson)"
     elif $v.type == "volume" then
@@ -117,7 +118,7 @@ def volume_violations($name; $w; $model):
     elif $v.type == "tmpfs" then empty
     # The proxy's configuration (ours, root-owned in the AMI), read-only, nothing else:
     # no propagation or SELinux relabelling options.
-    elif $v.type == "bind" and $name == "dspace-proxy" and $v.source == $nginx
+    elif $v.type == "bind" and $name == "dspace-proxy" and ($v.source | among($nginx))
       and $v.target == "/etc/nginx/conf.d/default.conf" and $v.read_only == true
       and ((($v.bind // {}) | with_entries(select(.value | set)) | keys) - ["create_host_path"] | length) == 0
     then empty
@@ -131,6 +132,11 @@ def port_violations($name; $w):
     elif $name == "dspace-proxy" and ($p.target | tostring) == "80"
       and (($p.published // "") | tostring) == "80"
       and (($p.host_ip // "") | among(["", "0.0.0.0", "::"]))
+      and (($p.protocol // "tcp") == "tcp")
+    then empty
+    # HTTPS mode (compose/https.yml): the proxy behind Caddy, on loopback only.
+    elif $name == "dspace-proxy" and ($p.target | tostring) == "80"
+      and (($p.published // "") | tostring) == "8081" and ($p.host_ip // "") == "127.0.0.1"
       and (($p.protocol // "tcp") == "tcp")
     then empty
     else "\($w): publishes port \($p.published // "(random)")"

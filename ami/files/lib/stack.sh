@@ -94,8 +94,8 @@ PREVIEW_UI_IMAGE=$ui_image
 PREVIEW_PROXY_IMAGE=$proxy_image
 PREVIEW_UI_SRC=$UI_SRC
 PREVIEW_PUBLIC_HOST=$PUBLIC_HOST
-PREVIEW_UI_URL=http://$PUBLIC_HOST
-PREVIEW_SERVER_URL=http://$PUBLIC_HOST/server
+PREVIEW_UI_URL=$PUBLIC_URL
+PREVIEW_SERVER_URL=$PUBLIC_URL/server
 EOF
 }
 
@@ -121,6 +121,8 @@ compose_files() {
   COMPOSE_FILES=("$BASE_COMPOSE_DIR/docker-compose.yml")
   [ "$SAMPLE_CONTENT" = entities ] && COMPOSE_FILES+=("$BASE_COMPOSE_DIR/db.entities.yml")
   COMPOSE_FILES+=("$PREVIEW_HOME/compose/preview.yml")
+  # HTTPS mode (lib/https.sh): nginx behind Caddy on loopback, the UI's REST URL https.
+  if https_mode; then COMPOSE_FILES+=("$PREVIEW_HOME/compose/https.yml"); fi
   side_built backend && COMPOSE_FILES+=("$PREVIEW_HOME/compose/build-backend.yml")
   side_built ui && COMPOSE_FILES+=("$PREVIEW_HOME/compose/build-ui.yml")
   COMPOSE_FILES+=("$PREVIEW_STATE_DIR/overrides.yml")
@@ -353,16 +355,20 @@ open_proxy() {
   local services=(dspace-proxy)
   side_built ui && services=(dspace-angular dspace-proxy)
   dc up -d --no-build --quiet-pull "${services[@]}" || fail boot-failed "docker compose up ${services[*]} failed"
-  local try
+  # HTTPS mode: nginx answers on loopback (compose/https.yml) and Caddy, in front of it,
+  # opens 80 and 443 once nginx reaches the REST API.
+  local try proxy=127.0.0.1 where="port 80"
+  if https_mode; then proxy="$PREVIEW_INNER_PROXY" where="$PREVIEW_INNER_PROXY (behind Caddy)"; fi
   for try in 1 2 3 4 5 6 7 8 9 10 11 12; do
-    if curl -fsS --max-time 5 -H "Host: $PUBLIC_HOST" -o /dev/null "http://127.0.0.1/server/api"; then
-      log "proxy answers on port 80"
+    if curl -fsS --max-time 5 -H "Host: $PUBLIC_HOST" -o /dev/null "http://$proxy/server/api"; then
+      log "proxy answers on $where"
+      if https_mode; then start_tls_proxy; fi
       return 0
     fi
     log "proxy not answering yet (attempt $try)"
     sleep "$PREVIEW_POLL_SECONDS"
   done
-  fail boot-failed "the proxy on port 80 does not reach the REST API"
+  fail boot-failed "the proxy on $where does not reach the REST API"
 }
 
 # The entities dump ships dspacedemo+admin, +submit, +edit, +acceptreject and +acceptrejectedit,
