@@ -7,7 +7,7 @@ use crate::shell::{has, root, run};
 /// moto's version, pinned: its behaviour (and its gaps) is what the tests expect.
 const MOTO: &str = "moto[server]==5.2.5";
 /// Debian packages the tests use (program, package): the real tools wherever they run offline.
-const APT: [(&str, &str); 8] = [
+const APT: [(&str, &str); 10] = [
     ("shellcheck", "shellcheck"),
     ("packer", "packer"),
     ("chromium", "chromium"),
@@ -18,6 +18,9 @@ const APT: [(&str, &str); 8] = [
     // The AMI-id publisher's client, against moto.
     ("aws", "awscli"),
     ("unshare", "util-linux"),
+    // The HTTPS mode's TLS proxy and Let's Encrypt's test ACME server (ami/tests/https_proxy.sh).
+    ("caddy", "caddy"),
+    ("pebble", "pebble"),
 ];
 
 /// Everything.
