@@ -131,7 +131,9 @@ impl AppState {
                 Some(read(Some(&client), &Secret::Arn(arn), "PREVIEW_GITHUB_TOKEN").await?)
             }
             None => env("PREVIEW_GITHUB_TOKEN"),
-        };
+        }
+        // The stack creates the secret blank until an operator puts a token in.
+        .filter(|t| !t.trim().is_empty());
         let pr_status = env("PREVIEW_PUBLIC_URL")
             .filter(|_| github_token.is_some())
             .map(|url| crate::pr_status::PrStatusSettings::new(&url));

@@ -326,14 +326,21 @@ pub async fn detail(state: &AppState, id: &PreviewId) -> Result<Detail, WebError
     })
 }
 
-/// Who launched a preview (its execution input's requester; empty when unreadable); 404 when
-/// there is no such execution. One DescribeExecution, no history.
-pub async fn requester(state: &AppState, id: &PreviewId) -> Result<String, WebError> {
+/// A preview's execution input (`None` when unreadable); 404 when there is no such execution.
+/// One DescribeExecution, no history.
+pub async fn input(state: &AppState, id: &PreviewId) -> Result<Option<ExecutionInput>, WebError> {
     let arn = state.execution_arn(id.as_str());
     let described = describe(state, id, &arn).await?;
     Ok(described
         .input()
-        .and_then(|i| serde_json::from_str::<ExecutionInput>(i).ok())
+        .and_then(|i| serde_json::from_str::<ExecutionInput>(i).ok()))
+}
+
+/// Who launched a preview (its execution input's requester; empty when unreadable); 404 when
+/// there is no such execution. One DescribeExecution, no history.
+pub async fn requester(state: &AppState, id: &PreviewId) -> Result<String, WebError> {
+    Ok(input(state, id)
+        .await?
         .map(|i| i.request.requester)
         .unwrap_or_default())
 }

@@ -155,8 +155,37 @@ pub fn run_local(args: &[String]) -> Result<(), String> {
         }
     };
     let code = std::env::var("PREVIEW_ACCESS_CODE").unwrap_or_else(|_| "dspace".into());
-    eprintln!("==> open http://127.0.0.1:8080 and sign in with the access code '{code}' (Ctrl-C stops everything)");
-    let web = Command::new(bin("dspace-preview-web"))
+    let given = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let github_mode = given("PREVIEW_AUTH_MODE").as_deref() == Some("github")
+        || given("PREVIEW_GITHUB_CLIENT_ID").is_some();
+    if github_mode {
+        eprintln!("==> open http://127.0.0.1:8080 and sign in with GitHub: the recorded GitHub on {github} lets you sign in as any login (Ctrl-C stops everything)");
+    } else {
+        eprintln!("==> open http://127.0.0.1:8080 and sign in with the access code '{code}' (Ctrl-C stops everything)");
+    }
+    if given("PREVIEW_GITHUB_WEBHOOK_SECRET").is_some() {
+        let users = given("PREVIEW_GITHUB_ALLOWED_USERS").unwrap_or_else(|| "(none listed)".into());
+        eprintln!("==> GitHub webhook: http://127.0.0.1:8080/github/webhook (signed with PREVIEW_GITHUB_WEBHOOK_SECRET; allowed users: {users})");
+    }
+    let mut web = Command::new(bin("dspace-preview-web"));
+    // Signing in with GitHub locally goes to the recorded GitHub, as its OAuth app, unless the
+    // environment names another.
+    if github_mode {
+        for (key, value) in [
+            ("PREVIEW_AUTH_MODE", "github".to_string()),
+            ("PREVIEW_GITHUB_CLIENT_ID", "Iv1.replay-client".into()),
+            (
+                "PREVIEW_GITHUB_CLIENT_SECRET",
+                "replay-client-secret".into(),
+            ),
+            ("PREVIEW_GITHUB_WEB", format!("http://{github}")),
+        ] {
+            if given(key).is_none() {
+                web.env(key, value);
+            }
+        }
+    }
+    let web = web
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ENDPOINT_URL_SFN", format!("http://{engine}"))
         // Emulated AWS takes any credentials; these are not secrets.

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use preview_tasks::domain::preview_id::PreviewId;
-use preview_tasks::domain::request::{PreviewRequest, SourceInput, BACKEND_REPO, UI_REPO};
+use preview_tasks::domain::request::{
+    ExecutionInput, PreviewRequest, SourceInput, BACKEND_REPO, UI_REPO,
+};
 
 use super::launch::{self, Admission, Back, Message};
 use crate::error::WebError;
@@ -310,18 +312,41 @@ async fn start(
     }
 }
 
-/// The live previews of the PR.
+/// The live previews of the PR. Their instances' tags say which PRs they build; a preview
+/// without an instance yet (the capacity check, the launch) is read from its execution input.
 async fn live_of(state: &AppState, origin: &Origin) -> Result<Vec<LivePreview>, WebError> {
     let overview = workflow::overview(state).await?;
     let tag = format!("#{}", origin.pr);
-    Ok(overview
-        .live
-        .into_iter()
-        .filter(|p| match origin.repo {
+    let mut found = Vec::new();
+    for mut p in overview.live {
+        if p.instance_id.is_none() {
+            if let Ok(id) = PreviewId::parse(&p.id) {
+                fill_from_input(&mut p, workflow::input(state, &id).await?);
+            }
+        }
+        let ours = match origin.repo {
             BACKEND_REPO => p.backend == tag,
             _ => p.ui == tag,
-        })
-        .collect())
+        };
+        if ours {
+            found.push(p);
+        }
+    }
+    Ok(found)
+}
+
+/// The PRs and requester of a preview with no instance, as its tags would say them.
+fn fill_from_input(p: &mut LivePreview, input: Option<ExecutionInput>) {
+    let Some(input) = input else { return };
+    for source in &input.request.sources {
+        let Some(n) = source.pr else { continue };
+        match canonical_repo(&source.repo) {
+            Some(BACKEND_REPO) => p.backend = format!("#{n}"),
+            Some(_) => p.ui = format!("#{n}"),
+            None => {}
+        }
+    }
+    p.requester = input.request.requester;
 }
 
 /// Sends `action` to every live preview of the PR.
@@ -333,7 +358,7 @@ async fn callback(state: &AppState, origin: &Origin, action: Action) -> Result<S
         .collect();
     if ids.is_empty() {
         return Err(WebError::BadRequest(format!(
-            "no live preview of {}#{} has an instance yet",
+            "no live preview of {}#{}",
             origin.repo, origin.pr
         )));
     }
@@ -408,4 +433,43 @@ async fn replace(state: &AppState, origin: &Origin) -> Result<String, WebError> 
         ));
     }
     Ok(done.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use preview_tasks::domain::preview_id::PreviewId;
+
+    #[test]
+    fn a_preview_without_an_instance_is_known_by_its_input() {
+        let mut p = LivePreview {
+            id: "dsp-b9876-u4321-202612031000-ab12".into(),
+            ..LivePreview::default()
+        };
+        let input = ExecutionInput {
+            preview_id: PreviewId::parse(&p.id).unwrap(),
+            request: PreviewRequest {
+                sources: vec![
+                    SourceInput {
+                        repo: "dspace/dspace".into(),
+                        pr: Some(9876),
+                        ..Default::default()
+                    },
+                    SourceInput {
+                        repo: UI_REPO.into(),
+                        pr: Some(4321),
+                        ..Default::default()
+                    },
+                ],
+                requester: "alice".into(),
+                ..Default::default()
+            },
+        };
+        fill_from_input(&mut p, Some(input));
+        assert_eq!((p.backend.as_str(), p.ui.as_str()), ("#9876", "#4321"));
+        assert_eq!(p.requester, "alice");
+        let mut unread = LivePreview::default();
+        fill_from_input(&mut unread, None);
+        assert!(unread.backend.is_empty());
+    }
 }
