@@ -223,6 +223,19 @@ services:
     ports:
       - "5432:5432"
 EOF
+  # HTTPS mode's loopback port, but on every interface, or for another service.
+  cp_yaml proxy-8081-public <<'EOF'
+services:
+  dspace-proxy:
+    ports: !override
+      - "8081:80"
+EOF
+  cp_yaml db-loopback <<'EOF'
+services:
+  dspacedb:
+    ports:
+      - "127.0.0.1:8081:5432"
+EOF
   cp_yaml env-file <<'EOF'
 services:
   dspace:
@@ -264,9 +277,12 @@ EOF
     cp_bg "$name" main no backend "$CP/h/$name.yml"
   done
   cp_bg root-bind-early main no backend "$CP/h/root-bind.yml"
-  for name in root-bind db-port host-network; do
+  for name in root-bind db-port host-network db-loopback; do
     cp_bg "$name" main no backend "" "$CP/h/$name.yml"
   done
+  # HTTPS mode (compose/https.yml after preview.yml, as the boot lists it).
+  cp_bg https main yes ui "" "$AMI/files/compose/https.yml"
+  cp_bg proxy-8081-public main no backend "$AMI/files/compose/https.yml" "$CP/h/proxy-8081-public.yml"
   CP_BACKEND="$CP/evil/DSpace" cp_bg symlink dspace-8_x yes both
   cp_wait
 
@@ -312,6 +328,15 @@ EOF
   check "compose policy refuses secrets (host files handed to a container)" eval \
     'cp_refused secret "^secrets hostkey: not allowed$" &&
      grep -q "^service dspace: secrets " "$CP/out/secret/violations"'
+  check "compose policy: HTTPS mode's model (https.yml) passes: the proxy only on 127.0.0.1:8081, its https nginx config" eval \
+    'cp_allowed https &&
+     jq -e "[.services[] | (.ports // [])[] | \"\\(.host_ip):\\(.published):\\(.target)\"] == [\"127.0.0.1:8081:80\"]
+       and (.services[\"dspace-proxy\"].volumes | length == 1 and (.[0].source | endswith(\"/compose/nginx-https.conf\")))" \
+       "$CP/out/https/compose-model.json" >/dev/null'
+  check "compose policy refuses the proxy's 8081 on every interface" eval \
+    'cp_refused proxy-8081-public "^service dspace-proxy: publishes port 8081 to 80/tcp$"'
+  check "compose policy refuses a loopback port on another service than the proxy" eval \
+    'cp_refused db-loopback "^service dspacedb: publishes port 8081 on 127.0.0.1 to 5432/tcp$"'
   check "compose policy refuses joining an external network (host)" eval \
     'cp_refused host-network "^network outside: external$" &&
      grep -qx "service dspace-angular: network outside" "$CP/out/host-network/violations"'
