@@ -18,6 +18,8 @@ pub struct Clients {
     pub sfn: aws_sdk_sfn::Client,
     /// ECR: the build cache (read only; the instances push).
     pub ecr: aws_sdk_ecr::Client,
+    /// Route 53: the previews' A records, when the deployment has a domain.
+    pub route53: aws_sdk_route53::Client,
 }
 
 impl Clients {
@@ -29,6 +31,7 @@ impl Clients {
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             sfn: aws_sdk_sfn::Client::new(sdk),
             ecr: aws_sdk_ecr::Client::new(sdk),
+            route53: aws_sdk_route53::Client::new(sdk),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::domain::cost::{self, Usd};
 use crate::domain::names::Names;
+use crate::domain::public_name;
 use crate::domain::request::RequestRules;
 use crate::domain::ttl::Lifetime;
 use crate::error::StepError;
@@ -125,6 +126,24 @@ dials! {
     launches_per_hour: u32, "launches-per-hour", run_time = 20;
     /// The ECR repository URI where instances keep built images (`…/preview-cache`); no cache when unset.
     build_cache_repository: Option<String>, "build-cache-repository", deploy = None;
+    /// The Route 53 hosted zone (`Z…`) that holds `domain-name`; set both or neither.
+    hosted_zone_id: Option<String>, "hosted-zone-id", deploy = None;
+    /// The previews' DNS suffix (`previews.example.org`): each preview is served over HTTPS as
+    /// `https://<name>.<suffix>/` with an A record in `hosted-zone-id`; plain HTTP on the
+    /// instance's EC2 name when unset. One suffix per deployment: the reaper deletes A records
+    /// under it that no live preview of this deployment names.
+    domain_name: Option<String>, "domain-name", deploy = None;
+    /// The ACME directory the instances get their certificates from (Let's Encrypt when unset).
+    acme_ca: Option<String>, "acme-ca", deploy = None;
+}
+
+/// Where previews get their HTTPS names: a Route 53 zone and the suffix under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicDomain {
+    /// The hosted zone id, without `/hostedzone/`.
+    pub hosted_zone_id: String,
+    /// The suffix, lower case, without a trailing dot.
+    pub suffix: String,
 }
 
 /// What one dial is, apart from its value.
@@ -163,6 +182,8 @@ impl Config {
                 config.set(key, &value)?;
             }
         }
+        // Fail at deploy (the first invocation), not halfway through a preview.
+        config.public_domain()?;
         Ok(config)
     }
 
@@ -231,6 +252,34 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The hosted zone and suffix that give previews HTTPS names, when both are set; a
+    /// config error when only one is, or when the suffix cannot hold a preview's name.
+    pub fn public_domain(&self) -> Result<Option<PublicDomain>, StepError> {
+        match (&self.hosted_zone_id, &self.domain_name) {
+            (None, None) => Ok(None),
+            (Some(zone), Some(suffix)) => {
+                public_name::check_suffix(suffix).map_err(|e| {
+                    StepError::Config(format!("{}: {e}", env_name("domain-name")))
+                })?;
+                Ok(Some(PublicDomain {
+                    // The console and CloudFormation write it as `/hostedzone/Z…`; the API takes `Z…`.
+                    hosted_zone_id: zone.trim_start_matches("/hostedzone/").to_string(),
+                    suffix: public_name::normalize(suffix),
+                }))
+            }
+            (Some(_), None) => Err(StepError::Config(format!(
+                "{} is set but {} is not: set both (the previews' DNS suffix in that zone) or neither",
+                env_name("hosted-zone-id"),
+                env_name("domain-name")
+            ))),
+            (None, Some(_)) => Err(StepError::Config(format!(
+                "{} is set but {} is not: set both (the Route 53 zone that holds the suffix) or neither",
+                env_name("domain-name"),
+                env_name("hosted-zone-id")
+            ))),
+        }
     }
 
     /// The naming scheme of this deployment.
@@ -530,6 +579,41 @@ mod tests {
             .reason
             .contains("min (30) <= default (10)"));
         c.check().unwrap();
+    }
+
+    #[test]
+    fn the_domain_dials_come_in_pairs() {
+        let with = |pairs: &[(&str, &str)]| {
+            let env: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Config::from_lookup(|k| env.get(k).cloned())
+        };
+        assert_eq!(with(&[]).unwrap().public_domain().unwrap(), None);
+        let c = with(&[
+            ("PREVIEW_HOSTED_ZONE_ID", "/hostedzone/Z123"),
+            ("PREVIEW_DOMAIN_NAME", "Previews.Example.org."),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.public_domain().unwrap(),
+            Some(PublicDomain {
+                hosted_zone_id: "Z123".into(),
+                suffix: "previews.example.org".into()
+            })
+        );
+        let err = with(&[("PREVIEW_HOSTED_ZONE_ID", "Z1")]).unwrap_err();
+        assert!(err.to_string().contains("set both"), "{err}");
+        assert!(err.to_string().contains("PREVIEW_DOMAIN_NAME"), "{err}");
+        let err = with(&[("PREVIEW_DOMAIN_NAME", "p.example.org")]).unwrap_err();
+        assert!(err.to_string().contains("PREVIEW_HOSTED_ZONE_ID"), "{err}");
+        let err = with(&[
+            ("PREVIEW_HOSTED_ZONE_ID", "Z1"),
+            ("PREVIEW_DOMAIN_NAME", "bad_name.org"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.error_type(), "ConfigError");
     }
 
     #[test]

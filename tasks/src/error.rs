@@ -90,6 +90,8 @@ pub fn is_throttling(code: &str) -> bool {
             | "RequestThrottled"
             | "RequestThrottledException"
             | "SlowDown"
+            // Route 53 while an earlier change to the same zone is still applied.
+            | "PriorRequestNotComplete"
     )
 }
 

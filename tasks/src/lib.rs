@@ -7,6 +7,7 @@ pub mod admin_password;
 pub mod aws;
 pub mod build_cache;
 pub mod config;
+pub mod dns;
 pub mod domain;
 pub mod error;
 pub mod instances;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::domain::build_cache::{CacheKey, CacheLookup, Side};
 use crate::domain::preview_id::PreviewId;
+use crate::domain::public_name;
 use crate::domain::request::{Source, ValidRequest, BACKEND_REPO, UI_REPO};
 use crate::error::{Result, StepError};
 
@@ -65,9 +66,22 @@ pub fn render(
             config.build_cache_repository.clone().unwrap_or_default(),
         ),
     ];
+    // Empty when the deployment has no domain: the instance then serves plain HTTP on port 80.
+    let public_name = config
+        .public_domain()?
+        .map(|d| public_name::for_preview(request, id, &d.suffix))
+        .unwrap_or_default();
+    let https = [
+        ("PREVIEW_PUBLIC_NAME".to_string(), public_name),
+        (
+            "PREVIEW_ACME_CA".to_string(),
+            config.acme_ca.clone().unwrap_or_default(),
+        ),
+    ];
     let block: String = vars
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
+        .chain(https)
         .chain(cache_vars(cache))
         .map(|(k, v)| format!("{k}={}\n", shell_quote(&v)))
         .collect();
@@ -201,9 +215,16 @@ mod tests {
                 "123456789012.dkr.ecr.ap-southeast-2.amazonaws.com/{}/preview-cache",
                 "s".repeat(64)
             )),
+            hosted_zone_id: Some("Z0123456789ABCDEFGHIJ".into()),
+            domain_name: Some(vec!["d".repeat(62); 3].join(".")),
+            acme_ca: Some(format!(
+                "https://acme.{}.example.org/directory",
+                "c".repeat(60)
+            )),
             ..Config::default()
         };
         let id = PreviewId::parse(&format!("dsp-{}", "a".repeat(76))).unwrap();
+        let unique = public_name::unique_part(&id);
         let out = render(
             &config,
             "ap-southeast-2",
@@ -215,6 +236,13 @@ mod tests {
         .unwrap();
         assert!(out.len() <= USER_DATA_LIMIT, "{} bytes", out.len());
         assert!(!out.contains(CONFIG_MARKER));
+        let x = "x".repeat(16);
+        assert!(
+            out.contains(&format!(
+                "PREVIEW_PUBLIC_NAME='b-feature-{x}-u-feature-{x}-{unique}.ddd"
+            )),
+            "the longest name is in the config block"
+        );
     }
 
     #[test]
@@ -261,6 +289,45 @@ mod tests {
             ),
             "UI_BASE_SHA=''",
             "UI_CACHE_TAG=''",
+            // No domain: the instance serves plain HTTP on its EC2 name.
+            "PREVIEW_PUBLIC_NAME=''",
+            "PREVIEW_ACME_CA=''",
+        ] {
+            assert!(out.lines().any(|l| l == line), "missing {line}");
+        }
+    }
+
+    #[test]
+    fn with_a_domain_the_instance_learns_its_name() {
+        let config = Config {
+            hosted_zone_id: Some("Z1".into()),
+            domain_name: Some("previews.example.org".into()),
+            acme_ca: Some("https://acme-staging-v02.api.letsencrypt.org/directory".into()),
+            ..Config::default()
+        };
+        let request = PreviewRequest {
+            sources: vec![
+                SourceInput {
+                    repo: BACKEND_REPO.into(),
+                    pr: Some(10003),
+                    ..Default::default()
+                },
+                SourceInput {
+                    repo: UI_REPO.into(),
+                    pr: Some(4415),
+                    ..Default::default()
+                },
+            ],
+            requester: "bob".into(),
+            ..Default::default()
+        }
+        .validate(&config.request_rules())
+        .unwrap();
+        let id = PreviewId::parse("dsp-b10003-u4415-202611281930-ab12").unwrap();
+        let out = render(&config, "us-east-1", &id, &request, "pw", &BTreeMap::new()).unwrap();
+        for line in [
+            "PREVIEW_PUBLIC_NAME='b10003-u4415-ab12.previews.example.org'",
+            "PREVIEW_ACME_CA='https://acme-staging-v02.api.letsencrypt.org/directory'",
         ] {
             assert!(out.lines().any(|l| l == line), "missing {line}");
         }

@@ -59,6 +59,7 @@ fn ctx(ec2: Ec2, ssm: Ssm, config: Config) -> Ctx {
         logs: unused(aws_sdk_cloudwatchlogs::Client::new),
         sfn: unused(aws_sdk_sfn::Client::new),
         ecr: unused(aws_sdk_ecr::Client::new),
+        route53: unused(aws_sdk_route53::Client::new),
     };
     Ctx::new(clients, config, "us-east-1".into())
 }
@@ -148,6 +149,7 @@ fn launched(deadline_in_minutes: i64) -> LaunchedInstance {
         launched_at: Utc::now() - Duration::minutes(55),
         health_deadline: Utc::now() + Duration::minutes(deadline_in_minutes),
         build_cache: Default::default(),
+        public_name: None,
     }
 }
 

@@ -14,7 +14,6 @@ use preview_tasks::steps::await_expiry::{await_expiry, AwaitExpiryInput};
 use preview_tasks::steps::capacity::{check_capacity, CapacityInput};
 use preview_tasks::steps::extend::{extend, ExtendInput};
 use preview_tasks::steps::health::{check_health, HealthInput, HealthStatus};
-use preview_tasks::steps::launch::{launch, LaunchInput};
 use preview_tasks::steps::reaper::reap;
 use preview_tasks::steps::record_url::{record_url, RecordUrlInput};
 use preview_tasks::steps::terminate::{terminate, Outcome, TerminateInput};
@@ -36,21 +35,6 @@ async fn capacity(ctx: &Ctx, n: u32) -> Result<u32, StepError> {
     )
     .await
     .map(|o| o.slot)
-}
-
-async fn launched(ctx: &Ctx, n: u32) -> preview_tasks::steps::types::LaunchedInstance {
-    let id = preview_id(n);
-    let execution = execution_arn(ctx, &id);
-    launch(
-        ctx,
-        LaunchInput {
-            preview_id: id,
-            request: admitted(backend_pr(u64::from(n))),
-            execution,
-        },
-    )
-    .await
-    .expect("launch")
 }
 
 #[tokio::test]

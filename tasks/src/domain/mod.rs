@@ -1,4 +1,4 @@
-//! The pure domain: requests, ids, TTL rules, tag and parameter names, URLs. No AWS calls here.
+//! The pure domain: requests, ids, TTL rules, tag and parameter names, DNS names, URLs. No AWS calls here.
 
 pub mod boot_budget;
 pub mod build_cache;
@@ -6,6 +6,7 @@ pub mod cost;
 pub mod names;
 pub mod phase;
 pub mod preview_id;
+pub mod public_name;
 pub mod request;
 pub mod slots;
 pub mod states;

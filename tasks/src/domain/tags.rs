@@ -24,6 +24,9 @@ pub const PHASE: &str = "dspace-preview:phase";
 pub const UI_URL: &str = "dspace-preview:ui-url";
 /// The public REST URL, once healthy.
 pub const REST_URL: &str = "dspace-preview:rest-url";
+/// The preview's DNS name under the deployment's domain (`b1-u2-ab12.previews.example.org`),
+/// set at launch when the domain dials are; terminate and the reaper delete its record by it.
+pub const PUBLIC_NAME: &str = "dspace-preview:public-name";
 /// The sample content loaded (entities, aip, none).
 pub const SAMPLE_CONTENT: &str = "dspace-preview:sample-content";
 /// The backend environment overrides, `KEY=value` joined by `; ` (cut at the tag limit).

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Where a running preview answers (one reverse proxy on port 80 on the instance).
+/// Where a running preview answers (one reverse proxy on the instance: port 80 on its EC2 name,
+/// or HTTPS on its own name when the deployment has a domain).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviewUrls {
     /// The Angular UI.
@@ -18,6 +19,15 @@ impl PreviewUrls {
         PreviewUrls {
             ui_url: format!("http://{host}/"),
             rest_url: format!("http://{host}/server"),
+        }
+    }
+
+    /// URLs for a preview's own DNS name, served over HTTPS by the instance's proxy.
+    pub fn for_public_name(name: &str) -> PreviewUrls {
+        let host = name.trim().trim_end_matches('.');
+        PreviewUrls {
+            ui_url: format!("https://{host}/"),
+            rest_url: format!("https://{host}/server"),
         }
     }
 }
@@ -50,6 +60,13 @@ mod tests {
             u.rest_url,
             "http://ec2-54-1-2-3.compute-1.amazonaws.com/server"
         );
+    }
+
+    #[test]
+    fn a_public_name_is_served_over_https() {
+        let u = PreviewUrls::for_public_name("b1-u2-ab12.previews.example.org.");
+        assert_eq!(u.ui_url, "https://b1-u2-ab12.previews.example.org/");
+        assert_eq!(u.rest_url, "https://b1-u2-ab12.previews.example.org/server");
     }
 
     #[test]

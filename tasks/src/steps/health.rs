@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
+use crate::dns;
 use crate::domain::build_cache::{CacheStatus, Side};
 use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
@@ -187,6 +188,11 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
     let mut probes = 0;
     let mut tagged_phase = String::new();
     let names = ctx.base.names();
+    let domain = config.public_domain()?;
+    // Made here, once per invocation, as soon as the instance has a public IP: the launch
+    // rarely knows it, and the boot needs its name to resolve to get a certificate long
+    // before RecordUrl runs. UPSERT makes a repeat harmless.
+    let mut record_made = domain.is_none();
     loop {
         // Checked before each probe: Stop takes effect within one poll interval while it builds.
         if let Some(stop) =
@@ -206,7 +212,10 @@ pub async fn check_health(ctx: &Ctx, input: HealthInput) -> Result<HealthOutput>
                 )
             });
         }
-        instances::alive(&ctx.clients.ec2, instance_id).await?;
+        let instance = instances::alive(&ctx.clients.ec2, instance_id).await?;
+        if let (false, Some(domain)) = (record_made, &domain) {
+            record_made = dns::upsert_for_instance(ctx, domain, &instance).await?;
+        }
         let probe = probe(&ctx.clients.ssm, instance_id).await?;
         probes += 1;
         tag_boot_phase(ctx, instance_id, &probe, &mut tagged_phase).await?;

@@ -14,9 +14,11 @@ use crate::admin_password;
 use crate::aws::Ctx;
 use crate::build_cache;
 use crate::config::Config;
+use crate::dns;
 use crate::domain::boot_budget;
 use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
+use crate::domain::public_name;
 use crate::domain::request::{Source, ValidRequest};
 use crate::domain::tags;
 use crate::error::{is_throttling, Result, StepError};
@@ -66,6 +68,10 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
             "launch needs the execution ARN ($$.Execution.Id)".into(),
         ));
     }
+    let domain = config.public_domain()?;
+    let public_name = domain
+        .as_ref()
+        .map(|d| public_name::for_preview(&request, &input.preview_id, &d.suffix));
     // moto ignores ClientToken, and a retry after a lost response must not launch twice.
     let existing = instances::find(
         &ctx.clients.ec2,
@@ -79,7 +85,13 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
             instance = instance.instance_id(),
             "instance already launched by this execution"
         );
-        return Ok(describe(&config, &request, instance));
+        let mut launched = describe(&config, &request, instance);
+        launched.public_name = public_name.clone();
+        if let Some(domain) = &domain {
+            // The first attempt may have failed at the record; the instance may have its IP now.
+            dns::upsert_for_instance(ctx, domain, instance).await?;
+        }
+        return Ok(launched);
     }
     let image_id = resolve_ami(ctx, &config.ami_parameter).await?;
     let password =
@@ -105,6 +117,7 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
         execution: &input.execution,
         request: &request,
         user_data: &user_data,
+        public_name: public_name.as_deref(),
     };
     let root_device = root_device_name(ctx, &image_id).await;
     let first = run_instance(ctx, &plan, root_device.as_deref(), config.use_spot).await;
@@ -118,9 +131,16 @@ pub async fn launch(ctx: &Ctx, input: LaunchInput) -> Result<LaunchedInstance> {
         other => other,
     };
     match result {
-        Ok(mut instance) => {
+        Ok((mut instance, public_ip)) => {
             tracing::info!(preview = %input.preview_id, instance = %instance.instance_id, "launched");
             instance.build_cache = cache;
+            instance.public_name.clone_from(&public_name);
+            // RunInstances rarely answers with the public IP (the instance is pending); when
+            // it does, the name resolves before the boot asks for its certificate. Otherwise
+            // the health step makes the record as soon as the IP shows.
+            if let (Some(domain), Some(name), Some(ip)) = (&domain, &public_name, public_ip) {
+                dns::upsert(&ctx.clients.route53, domain, name, &ip).await?;
+            }
             Ok(instance)
         }
         Err(RunError::Code(code, message)) => Err(classify(&code, &message)),
@@ -135,6 +155,7 @@ struct LaunchPlan<'a> {
     execution: &'a str,
     request: &'a ValidRequest,
     user_data: &'a str,
+    public_name: Option<&'a str>,
 }
 
 enum RunError {
@@ -147,7 +168,7 @@ async fn run_instance(
     plan: &LaunchPlan<'_>,
     root_device: Option<&str>,
     spot: bool,
-) -> Result<LaunchedInstance, RunError> {
+) -> Result<(LaunchedInstance, Option<String>), RunError> {
     let config = plan.config;
     let mut call = ctx
         .clients
@@ -229,7 +250,11 @@ async fn run_instance(
     })?;
     let mut launched = describe(config, plan.request, instance);
     launched.spot = spot;
-    Ok(launched)
+    let public_ip = instance
+        .public_ip_address()
+        .filter(|ip| !ip.is_empty())
+        .map(str::to_string);
+    Ok((launched, public_ip))
 }
 
 fn tag_specifications(plan: &LaunchPlan<'_>) -> Vec<TagSpecification> {
@@ -239,7 +264,7 @@ fn tag_specifications(plan: &LaunchPlan<'_>) -> Vec<TagSpecification> {
         None => String::new(),
     };
     let now = Utc::now();
-    let pairs = [
+    let mut pairs = vec![
         (tags::NAME, format!("dspace-preview {}", plan.id)),
         (tags::STACK, plan.config.stack.clone()),
         (tags::PREVIEW_ID, plan.id.to_string()),
@@ -268,6 +293,9 @@ fn tag_specifications(plan: &LaunchPlan<'_>) -> Vec<TagSpecification> {
                 .join("; "),
         ),
     ];
+    if let Some(name) = plan.public_name {
+        pairs.push((tags::PUBLIC_NAME, name.to_string()));
+    }
     let tags: Vec<Tag> = pairs
         .iter()
         .map(|(k, v)| Tag::builder().key(*k).value(tags::value(v)).build())
@@ -356,6 +384,7 @@ fn describe(
         launched_at,
         health_deadline: launched_at + Duration::minutes(i64::from(deadline)),
         build_cache: Default::default(),
+        public_name: instances::tag(instance, tags::PUBLIC_NAME).map(str::to_string),
     }
 }
 

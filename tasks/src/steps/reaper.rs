@@ -1,9 +1,11 @@
-//! The reaper: ends any preview whose execution stopped running or whose hard maximum passed.
+//! The reaper: ends any preview whose execution stopped running or whose hard maximum passed,
+//! and deletes DNS records under the deployment's domain that no live preview names.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
+use crate::dns;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
 use crate::domain::ttl::Lifetime;
@@ -35,6 +37,9 @@ pub struct ReaperReport {
     pub checked: usize,
     /// Previews ended.
     pub reaped: Vec<Reaped>,
+    /// A records under the deployment's domain deleted because no live preview names them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stray_records: Vec<String>,
 }
 
 /// The reaper: the target of the schedule and of the lifecycle rules (execution closed,
@@ -64,6 +69,7 @@ pub async fn handle(ctx: &Ctx, event: &serde_json::Value) -> Result<ReaperReport
     Ok(ReaperReport {
         checked: 1,
         reaped: one.into_iter().collect(),
+        ..ReaperReport::default()
     })
 }
 
@@ -166,6 +172,11 @@ pub async fn reap(ctx: &Ctx, now: DateTime<Utc>) -> Result<ReaperReport> {
     report.reaped.extend(lifecycle::liveness(ctx).await?);
     if let Some(arn) = &config.state_machine_arn {
         lifecycle::stray_parameters(ctx, arn).await?;
+    }
+    // After the previews above ended (each deleting its own record): what is left under the
+    // suffix without a live preview is a stray.
+    if let Some(domain) = config.public_domain()? {
+        report.stray_records = dns::delete_strays(ctx, &config.stack, &domain).await?;
     }
     if !report.reaped.is_empty() {
         tracing::warn!(reaped = ?report.reaped, "reaper ended strays");

@@ -1,11 +1,14 @@
-//! Step 4: record the preview's URLs (tags and output) and its first expiry.
+//! Step 4: record the preview's URLs (tags and output) and its first expiry; with a domain, the
+//! URLs are `https://<public name>/` and its A record is confirmed.
 
 use chrono::Utc;
 use serde::Deserialize;
 
 use crate::aws::Ctx;
+use crate::dns;
 use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
+use crate::domain::public_name;
 use crate::domain::request::ValidRequest;
 use crate::domain::tags;
 use crate::domain::ttl::seconds_until;
@@ -44,13 +47,35 @@ pub async fn record_url(ctx: &Ctx, input: RecordUrlInput) -> Result<Ready> {
     let request = &input.request;
     let instance_id = &input.instance.instance_id;
     let instance = instances::alive(&ctx.clients.ec2, instance_id).await?;
-    let public_dns = instance.public_dns_name().unwrap_or_default().to_string();
-    if public_dns.is_empty() {
-        return Err(StepError::LaunchFailed(format!(
-            "{instance_id} has no public DNS name: launch into a subnet that assigns public IPs in a VPC with DNS hostnames"
-        )));
-    }
-    let urls = PreviewUrls::for_host(&public_dns);
+    let (public_dns, urls) = match config.public_domain()? {
+        Some(domain) => {
+            let name = instances::tag(&instance, tags::PUBLIC_NAME)
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    public_name::for_preview(request, &input.preview_id, &domain.suffix)
+                });
+            let ip = instance.public_ip_address().unwrap_or_default();
+            if ip.is_empty() {
+                return Err(StepError::LaunchFailed(format!(
+                    "{instance_id} has no public IP for {name}: launch into a subnet that assigns public IPs"
+                )));
+            }
+            // The health step made it already; again in case the IP changed since.
+            dns::upsert(&ctx.clients.route53, &domain, &name, ip).await?;
+            let urls = PreviewUrls::for_public_name(&name);
+            (name, urls)
+        }
+        None => {
+            let public_dns = instance.public_dns_name().unwrap_or_default().to_string();
+            if public_dns.is_empty() {
+                return Err(StepError::LaunchFailed(format!(
+                    "{instance_id} has no public DNS name: launch into a subnet that assigns public IPs in a VPC with DNS hostnames"
+                )));
+            }
+            let urls = PreviewUrls::for_host(&public_dns);
+            (public_dns, urls)
+        }
+    };
     let now = Utc::now();
     let expires_at =
         config

@@ -1,9 +1,11 @@
-//! Step 6: terminate the preview's instance and remove what it held. Runs on every ending.
+//! Step 6: terminate the preview's instance and remove what it held (parameters, slot, DNS
+//! record). Runs on every ending.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aws::Ctx;
+use crate::dns;
 use crate::domain::phase::Phase;
 use crate::domain::preview_id::PreviewId;
 use crate::domain::tags;
@@ -116,6 +118,14 @@ pub fn outcome_of(input: &TerminateInput) -> (Outcome, String) {
 /// Terminates every instance of the preview (gone already is fine), deletes its parameters, frees its slot.
 pub async fn terminate(ctx: &Ctx, input: TerminateInput) -> Result<Summary> {
     let (outcome, detail) = outcome_of(&input);
+    // Its name, even when the instance (and so its tag) is gone already.
+    if let Some(name) = input
+        .instance
+        .as_ref()
+        .and_then(|i| i.public_name.as_deref())
+    {
+        delete_records(ctx, &[name]).await?;
+    }
     let summary = end_preview(
         ctx,
         &input.preview_id,
@@ -146,18 +156,26 @@ pub async fn end_preview(
     why: &str,
 ) -> Result<(Vec<String>, Vec<String>)> {
     let names = ctx.base.names();
-    let mut ids: Vec<String> = instances::of_preview(&ctx.clients.ec2, &ctx.base.stack, id)
-        .await?
+    let mut found = instances::of_preview(&ctx.clients.ec2, &ctx.base.stack, id).await?;
+    if let Some(known) = known_instance {
+        if !found.iter().any(|i| i.instance_id() == Some(known)) {
+            if let Ok(instance) = instances::alive(&ctx.clients.ec2, known).await {
+                found.push(instance);
+            }
+        }
+    }
+    let ids: Vec<String> = found
         .iter()
         .filter_map(|i| i.instance_id().map(str::to_string))
         .collect();
-    if let Some(known) = known_instance {
-        if !ids.iter().any(|i| i == known)
-            && instances::alive(&ctx.clients.ec2, known).await.is_ok()
-        {
-            ids.push(known.to_string());
-        }
-    }
+    let public_names: Vec<&str> = found
+        .iter()
+        .filter_map(|i| instances::tag(i, tags::PUBLIC_NAME))
+        .collect();
+    // Before the instance goes: a record left pointing at a released IP would serve whoever
+    // gets that IP next under our name. A failure here still ends the instance, then fails
+    // the step so the state retries (and the reaper sweeps what is left).
+    let dns_failed = delete_records(ctx, &public_names).await.err();
     if !ids.is_empty() {
         // Tag first: once terminated, the reason would have nowhere to go.
         let tagged = instances::set_tags(
@@ -190,8 +208,22 @@ pub async fn end_preview(
     let params = parameters::names_under(&ctx.clients.ssm, &names.preview_path(id)).await?;
     parameters::delete_all(&ctx.clients.ssm, &params).await?;
     let released = slots::release(&ctx.clients.ssm, &names, id).await?;
+    if let Some(e) = dns_failed {
+        return Err(e);
+    }
     tracing::info!(preview = %id, instances = ?ids, released = ?released, why, "preview ended");
     Ok((ids, released))
+}
+
+/// Deletes the A records of `public_names` when the deployment has a domain (gone is fine).
+async fn delete_records(ctx: &Ctx, public_names: &[&str]) -> Result<()> {
+    let Some(domain) = ctx.base.public_domain()? else {
+        return Ok(());
+    };
+    for name in public_names {
+        dns::delete(&ctx.clients.route53, &domain, name).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

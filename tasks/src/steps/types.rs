@@ -25,6 +25,10 @@ pub struct LaunchedInstance {
     /// What the build cache held for each built side when it launched.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_cache: BTreeMap<Side, CacheLookup>,
+    /// The preview's DNS name when the deployment has a domain (also the instance's
+    /// `public-name` tag): terminate deletes its record even after the instance is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_name: Option<String>,
 }
 
 /// When the preview stops, as `$.ready.expiry` holds it (AwaitExpiry's `TimeoutSecondsPath` reads `seconds_left`).
@@ -39,7 +43,8 @@ pub struct Expiry {
 /// What `record_url` wrote at `$.ready`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ready {
-    /// The instance's public DNS name.
+    /// The instance's public DNS name: its own name under the deployment's domain when there
+    /// is one, else EC2's.
     pub public_dns: String,
     /// The UI URL.
     pub ui_url: String,

@@ -65,6 +65,22 @@ pub fn execution_arn(ctx: &Ctx, id: &PreviewId) -> String {
     )
 }
 
+/// Launches test preview `n` (backend PR `n`) as the workflow would.
+pub async fn launched(ctx: &Ctx, n: u32) -> preview_tasks::steps::types::LaunchedInstance {
+    let id = preview_id(n);
+    let execution = execution_arn(ctx, &id);
+    preview_tasks::steps::launch::launch(
+        ctx,
+        preview_tasks::steps::launch::LaunchInput {
+            preview_id: id,
+            request: admitted(backend_pr(u64::from(n))),
+            execution,
+        },
+    )
+    .await
+    .expect("launch")
+}
+
 /// Our instances that still run (or could).
 pub async fn alive(ctx: &Ctx) -> Vec<Instance> {
     instances::find(&ctx.clients.ec2, &ctx.base.stack, &ALIVE_STATES, &[])

@@ -93,6 +93,8 @@ pub fn counted(c: &Clients, calls: &Calls) -> Clients {
         logs: counted!(aws_sdk_cloudwatchlogs, logs),
         sfn: counted!(aws_sdk_sfn, sfn),
         ecr: counted!(aws_sdk_ecr, ecr),
+        // Not counted: the web app makes no Route 53 call (web has no aws-sdk-route53 dependency).
+        route53: c.route53.clone(),
     }
 }
 
