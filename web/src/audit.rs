@@ -234,10 +234,7 @@ pub fn audit_log(events: &[Event]) -> Vec<Entry> {
 
 /// Who launched the preview: the execution input's requester (empty when unknown).
 pub fn requester(events: &[Event]) -> String {
-    events
-        .iter()
-        .find(|e| e.kind == "ExecutionStarted")
-        .and_then(|e| parsed::<ExecutionInput>(&e.input))
+    execution_input(events)
         .map(|i| i.request.requester)
         .unwrap_or_default()
 }
