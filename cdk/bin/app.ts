@@ -85,6 +85,8 @@ const props: PreviewStackProps = {
   certificateArn: str('certificateArn'),
   hostedZoneId: str('hostedZoneId'),
   hostedZoneName: str('hostedZoneName'),
+  previewDomain: str('previewDomain'),
+  acmeCa: str('acmeCa'),
 };
 
 new PreviewStack(app, 'DspacePreview', props);

@@ -12,6 +12,7 @@ import { readAsl } from './asl';
 import { InstanceAccess } from './constructs/instance-access';
 import { PreviewNames } from './constructs/names';
 import { Network } from './constructs/network';
+import { resolvePreviewDomain } from './constructs/preview-dns';
 import { Dials, Steps } from './constructs/steps';
 import { Web } from './constructs/web';
 import { Workflow } from './constructs/workflow';
@@ -42,7 +43,11 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly vpcId?: string;
   /** The subnet previews launch into; must give instances public IPv4 addresses. */
   readonly subnetId?: string;
-  /** Who may reach previews on port 80. Default everyone (`0.0.0.0/0` and `::/0`). */
+  /**
+   * Who may reach previews on port 80 (and 443 with `previewDomain`). Default everyone
+   * (`0.0.0.0/0` and `::/0`). With `previewDomain` and Let's Encrypt, narrowing it stops the
+   * certificates: the CA validates from addresses it does not publish.
+   */
   readonly allowedCidrs?: string[];
 
   /** At most this many live previews (`max-live`). Default 3. */
@@ -112,10 +117,31 @@ export interface PreviewStackProps extends cdk.StackProps {
   readonly domainName?: string;
   /** ACM certificate for `domainName`, in us-east-1. */
   readonly certificateArn?: string;
-  /** Route 53 zone to add the alias records to (with `hostedZoneName`). */
+  /**
+   * Route 53 zone to add the alias records to (with `hostedZoneName`); with `previewDomain`, also
+   * the zone the previews' A records go into. `Z…` (a leading `/hostedzone/` is dropped).
+   */
   readonly hostedZoneId?: string;
-  /** The name of the zone `hostedZoneId`. */
+  /** The name of the zone `hostedZoneId` (`example.org`, or `previews.example.org` for a zone of its own). */
   readonly hostedZoneName?: string;
+
+  /**
+   * HTTPS previews with friendly names: the previews' full DNS suffix (the steps' `domain-name`
+   * dial), e.g. `previews.example.org`. Each preview is then served at
+   * `https://<label>.<previewDomain>/` (label `b<PR>-u<PR>-<4 hex>`, new for every launch), with
+   * an A record the steps make in `hostedZoneId` and a Let's Encrypt certificate the instance
+   * gets itself; port 443 opens next to 80. Needs `hostedZoneId` and `hostedZoneName`, and must be
+   * `hostedZoneName` itself or a name under it (`previews.example.org` in the zone `example.org`).
+   * Give the previews a suffix of their own: the reaper deletes every A record one label under
+   * it that no live preview names. Default none: plain HTTP on each instance's EC2 name.
+   */
+  readonly previewDomain?: string;
+  /**
+   * The ACME directory URL the instances get their certificates from (the `acme-ca` dial), e.g.
+   * Let's Encrypt's staging `https://acme-staging-v02.api.letsencrypt.org/directory` to try it
+   * out. Only with `previewDomain`. Default Let's Encrypt production.
+   */
+  readonly acmeCa?: string;
 }
 
 /**
@@ -162,8 +188,16 @@ export class PreviewStack extends cdk.Stack {
     }
     cdk.Tags.of(this).add('dspace-preview:deployment', d);
 
+    const previewDomain = resolvePreviewDomain(props);
+
     const names = new PreviewNames(this, d);
-    const network = new Network(this, { deployment: d, vpcId: props.vpcId, subnetId: props.subnetId, allowedCidrs: props.allowedCidrs });
+    const network = new Network(this, {
+      deployment: d,
+      vpcId: props.vpcId,
+      subnetId: props.subnetId,
+      allowedCidrs: props.allowedCidrs,
+      https: previewDomain !== undefined,
+    });
     this.securityGroup = network.securityGroup;
     const instances = new InstanceAccess(this, {
       names,
@@ -176,7 +210,7 @@ export class PreviewStack extends cdk.Stack {
     this.buildCache = instances.buildCache;
     this.previewLogGroup = instances.previewLogGroup;
     this.instanceRole = instances.instanceRole;
-    const steps = new Steps(this, { names, dials, network, instances, lambdaDir: props.lambdaDir, architecture, logRetention });
+    const steps = new Steps(this, { names, dials, network, instances, lambdaDir: props.lambdaDir, architecture, logRetention, previewDomain });
     this.functions = steps.functions;
 
     const webConcurrency = props.webConcurrency ?? 20;

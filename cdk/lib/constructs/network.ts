@@ -9,13 +9,15 @@ export interface NetworkProps {
   readonly vpcId?: string;
   /** The subnet previews launch into. */
   readonly subnetId?: string;
-  /** Who may reach previews on port 80; default everyone. */
+  /** Who may reach previews on port 80 (and 443 with `https`); default everyone. */
   readonly allowedCidrs?: string[];
+  /** HTTPS previews: port 443 is open to the same sources as 80 (which stays, for ACME HTTP-01 and the redirect). */
+  readonly https?: boolean;
 }
 
 /**
  * The previews' network: a VPC (given or new), the subnet they launch into and their security
- * group. Previews are public on port 80 only.
+ * group. Previews are public on port 80 only, and 443 with HTTPS previews.
  *
  * Like every part of the stack this is a plain class that adds its resources to the stack itself,
  * not a child construct: logical ids and some generated names (the VPC's Name tags, event rules'
@@ -49,6 +51,7 @@ export class Network {
       this.vpc = created;
       this.subnetId = created.publicSubnets[0].subnetId;
     }
+    // The description stays as it is with 443 open too: changing it would replace the group.
     const sg = (this.securityGroup = new ec2.SecurityGroup(stack, 'PreviewSecurityGroup', {
       vpc: this.vpc,
       description: `dspace-preview ${props.deployment}: HTTP (80) in to the preview proxy, anything out`,
@@ -57,6 +60,7 @@ export class Network {
     for (const cidr of props.allowedCidrs ?? ['0.0.0.0/0', '::/0']) {
       const peer = cidr.includes(':') ? ec2.Peer.ipv6(cidr) : ec2.Peer.ipv4(cidr);
       sg.addIngressRule(peer, ec2.Port.tcp(80), 'DSpace UI and REST API through the preview proxy');
+      if (props.https) sg.addIngressRule(peer, ec2.Port.tcp(443), 'DSpace UI and REST API over HTTPS (Caddy on the preview)');
     }
   }
 }

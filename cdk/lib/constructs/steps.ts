@@ -18,6 +18,7 @@ import {
 import { InstanceAccess, StatementSpec } from './instance-access';
 import { PreviewNames } from './names';
 import { Network } from './network';
+import { PreviewDomain, previewDomainEnv, previewDomainGrants } from './preview-dns';
 
 /**
  * The metric counting ignored run-time dials in every function's log. One metric for all
@@ -55,6 +56,8 @@ export interface StepsProps {
   readonly architecture: lambda.Architecture;
   /** Retention of the functions' log groups. */
   readonly logRetention: logs.RetentionDays;
+  /** The previews' Route 53 zone and suffix (HTTPS previews); none: plain HTTP on EC2 names. */
+  readonly previewDomain?: PreviewDomain;
 }
 
 /** One grant of the steps' least privilege: a statement and the steps whose roles get it. */
@@ -120,13 +123,15 @@ export class Steps {
     }
 
     // ---- the functions ----
+    // Only the steps that read the domain dials get them (none without a domain).
+    const domainEnv = previewDomainEnv(props.previewDomain);
     for (const spec of STEPS) {
-      const extraEnv = spec.bin === 'launch' ? this.buildCacheEnv : {};
+      const extraEnv = { ...(spec.bin === 'launch' ? this.buildCacheEnv : {}), ...domainEnv[spec.bin] };
       this.functions[spec.bin] = this.makeFunction(spec, `${names.prefix}-${spec.bin}`, `dspace-preview ${names.deployment}: ${spec.bin} step`, extraEnv);
     }
 
     // ---- least privilege, statement by statement ----
-    for (const { steps, ...statement } of stepGrants(stack, names, network, instances)) {
+    for (const { steps, ...statement } of [...stepGrants(stack, names, network, instances), ...previewDomainGrants(stack, props.previewDomain)]) {
       const policy = new iam.PolicyStatement(statement);
       for (const bin of steps) this.functions[bin].addToRolePolicy(policy);
     }
