@@ -131,7 +131,7 @@ dials! {
     /// The previews' DNS suffix (`previews.example.org`): each preview is served over HTTPS as
     /// `https://<name>.<suffix>/` with an A record in `hosted-zone-id`; plain HTTP on the
     /// instance's EC2 name when unset. One suffix per deployment: the reaper deletes A records
-    /// under it that no live preview of this deployment names.
+    /// under it shaped like a preview's name that no live preview of this deployment names.
     domain_name: Option<String>, "domain-name", deploy = None;
     /// The ACME directory the instances get their certificates from (Let's Encrypt when unset).
     acme_ca: Option<String>, "acme-ca", deploy = None;

@@ -113,13 +113,33 @@ pub fn valid_label(label: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// The label of `name` when it is exactly one label under `suffix` (what a preview's record
-/// looks like), for the reaper's sweep of stray records.
+/// The label of `name` when it is exactly one label under `suffix` and shaped like a label
+/// [`label`] makes, for the reaper's sweep of stray records: a zone shared with other names
+/// (`www`, `blog-2024`) must never lose them to the sweep.
 pub fn label_under<'a>(name: &'a str, suffix: &str) -> Option<&'a str> {
     let suffix = normalize(suffix);
     let name = name.trim_end_matches('.');
     let head = name.strip_suffix(suffix.as_str())?.strip_suffix('.')?;
-    (valid_label(head) && !head.contains('.')).then_some(head)
+    (valid_label(head) && !head.contains('.') && is_preview_label(head)).then_some(head)
+}
+
+/// Whether `label` has the shape [`label`] gives: `b…`, `u…` (each a PR number or `-` and a
+/// branch slug) or `p`, then `-` and four hex digits.
+fn is_preview_label(label: &str) -> bool {
+    let Some((head, unique)) = label.rsplit_once('-') else {
+        return false;
+    };
+    let unique_ok = unique.len() == 4
+        && unique
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let mut rest = head.bytes().skip(1);
+    let head_ok = match head.as_bytes().first() {
+        Some(b'b' | b'u') => rest.next().is_none_or(|b| b.is_ascii_digit() || b == b'-'),
+        Some(b'p') => head.len() == 1,
+        _ => false,
+    };
+    unique_ok && head_ok
 }
 
 #[cfg(test)]
@@ -241,5 +261,44 @@ mod tests {
         assert_eq!(label_under("a.b.previews.example.org", s), None);
         assert_eq!(label_under("xpreviews.example.org", s), None);
         assert_eq!(label_under("b1.other.org", s), None);
+        for theirs in [
+            "www",
+            "blog-2024",
+            "bar-abcd",
+            "upload-ab12",
+            "b1-u2",
+            "b1-u2-abcg",
+            "bx-ab12",
+        ] {
+            let name = format!("{theirs}.{s}");
+            assert_eq!(label_under(&name, s), None, "{theirs} is not a preview's");
+        }
+        for ours in ["u4415-ab12", "b-main-u-main-0f0f", "p-1234", "b10003-ffff"] {
+            let name = format!("{ours}.{s}");
+            assert_eq!(label_under(&name, s), Some(ours));
+        }
+    }
+
+    #[test]
+    fn every_label_made_is_recognised_by_the_sweep() {
+        let id = PreviewId::parse("dsp-b1-u2-ab12").unwrap();
+        let sources = [
+            Some(Source::Pr {
+                number: 10003,
+                head_sha: None,
+            }),
+            Some(Source::Branch {
+                name: "w2p-12345/fix-search".into(),
+            }),
+            Some(Source::Branch { name: "---".into() }),
+            None,
+        ];
+        for backend in &sources {
+            for ui in &sources {
+                let l = label(&req(backend.clone(), ui.clone()), &id);
+                let name = format!("{l}.x.org");
+                assert_eq!(label_under(&name, "x.org"), Some(l.as_str()), "{l}");
+            }
+        }
     }
 }
