@@ -1,26 +1,31 @@
-//! The launch form's PR choices, and the checks of the chosen PRs at launch, from GitHub.
+//! The launch form's choices (open PRs and branches), and the checks of the chosen PRs and
+//! branches at launch, from GitHub.
 
 use preview_tasks::domain::build_cache::Side;
 use preview_tasks::domain::request::{PreviewRequest, BACKEND_REPO, UI_REPO};
 
 use crate::error::WebError;
 use crate::github::Pull;
-use crate::pages::PrChoices;
+use crate::pages::FormChoices;
 use crate::picker;
 use crate::state::AppState;
 
-/// The open PRs of both repositories as datalists; GitHub trouble becomes a note, never an error,
-/// because a PR number can always be typed in.
-pub async fn pr_choices(state: &AppState) -> PrChoices {
-    let (backend, ui, cached) = tokio::join!(
-        state.github.open_pulls(BACKEND_REPO),
-        state.github.open_pulls(UI_REPO),
+/// The open PRs and the branches of both repositories as datalists; GitHub trouble becomes a
+/// note, never an error, because a PR number or a branch can always be typed in. Four cached
+/// lists: a page load costs no GitHub call while they are fresh, and 304s after.
+pub async fn form_choices(state: &AppState) -> FormChoices {
+    let github = &state.github;
+    let (backend, ui, backend_branches, ui_branches, cached) = tokio::join!(
+        github.open_pulls(BACKEND_REPO),
+        github.open_pulls(UI_REPO),
+        github.branches(BACKEND_REPO),
+        github.branches(UI_REPO),
         state.cached_builds.heads(
             &state.ctx.clients.ecr,
             state.ctx.base.build_cache_repository.as_deref()
         )
     );
-    let mut choices = PrChoices::default();
+    let mut choices = FormChoices::default();
     for (list, id, side, out) in [
         (backend, "backend-prs", Side::Backend, &mut choices.backend),
         (ui, "ui-prs", Side::Ui, &mut choices.ui),
@@ -35,6 +40,22 @@ pub async fn pr_choices(state: &AppState) -> PrChoices {
                         .filter(|p| is_cached(p))
                         .map(|p| format!("{} PR #{}", side_label(side), p.number)),
                 );
+                choices.notes.extend(list.note);
+            }
+            Err(e) => choices.notes.push(e.to_string()),
+        }
+    }
+    for (list, id, out) in [
+        (
+            backend_branches,
+            "backend-branches",
+            &mut choices.backend_branches,
+        ),
+        (ui_branches, "ui-branches", &mut choices.ui_branches),
+    ] {
+        match list {
+            Ok(list) => {
+                *out = picker::branch_datalist(id, &list.branches);
                 choices.notes.extend(list.note);
             }
             Err(e) => choices.notes.push(e.to_string()),
@@ -69,15 +90,34 @@ async fn lookup(state: &AppState, repo: &str, number: u64) -> Result<Option<Pull
     }
 }
 
-/// Checks the request's PRs on GitHub (they exist, are open, share a base branch) and records
-/// each PR's head commit and base branch. Also returns the backend PR a UI PR says it requires,
+/// Refuses a branch GitHub does not have; when GitHub cannot be asked the launch goes on, as
+/// for a PR (the instance fetches the branch and fails the preview clearly if it is gone).
+async fn check_branch(state: &AppState, repo: &str, name: &str) -> Result<(), WebError> {
+    match state.github.branch(repo, name).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(WebError::BadRequest(format!(
+            "{repo} has no branch '{name}'; pick one from the list of branches"
+        ))),
+        Err(WebError::BadRequest(m)) => Err(WebError::BadRequest(m)),
+        Err(e) => {
+            tracing::warn!(error = %e, %repo, branch = name, "branch not checked: GitHub did not answer");
+            Ok(())
+        }
+    }
+}
+
+/// Checks the request's PRs and branches on GitHub (the PRs exist, are open and share a base
+/// branch; the branches exist) and records each PR's head commit and base branch. Also returns the backend PR a UI PR says it requires,
 /// when the request builds no backend of its own, so the form can suggest it.
-pub async fn check_prs(
+pub async fn check_sources(
     state: &AppState,
     mut request: PreviewRequest,
 ) -> Result<(PreviewRequest, Option<Pull>), WebError> {
     let mut found: Vec<(String, Pull)> = Vec::new();
     for source in &mut request.sources {
+        if let Some(branch) = &source.branch {
+            check_branch(state, &source.repo, branch).await?;
+        }
         let Some(number) = source.pr else { continue };
         if let Some(pull) = lookup(state, &source.repo, number).await? {
             source.head_sha = Some(pull.head_sha.clone()).filter(|s| !s.is_empty());

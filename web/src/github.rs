@@ -1,5 +1,6 @@
-//! The GitHub REST client behind the launch form's PR picker: the open PRs of a repository and
-//! one PR by number, cached so a busy page costs (almost) no GitHub calls.
+//! The GitHub REST client behind the launch form's pickers: the open PRs and the branches of a
+//! repository, one PR by number and one branch by name, cached so a busy page costs (almost) no
+//! GitHub calls.
 //!
 //! Why it is shaped like this:
 //! - unauthenticated GitHub allows 60 calls an hour and a token 5,000, shared with whatever else
@@ -7,7 +8,8 @@
 //!   call, and after that every page is revalidated with `If-None-Match`: a 304 does not count
 //!   against the rate limit;
 //! - when GitHub is limited or failing, the last list is served with a note saying how old it is,
-//!   because a tester can still type a PR number, and the launch checks it with [`GitHub::pull`];
+//!   because a tester can still type a PR number or a branch, and the launch checks it with
+//!   [`GitHub::pull`] or [`GitHub::branch`];
 //! - while a rate limit lasts no call is made at all: calls during a limit only prolong it.
 
 use std::collections::HashMap;
@@ -30,7 +32,8 @@ use crate::picker;
 
 /// GitHub's cap on `per_page`, and our default.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
-/// Pages followed per list: 500 PRs is far more than either repository has open.
+/// Pages followed per list: 500 PRs is far more than either repository has open, and 500
+/// branches more than either has.
 pub const MAX_PAGES: usize = 5;
 /// How long a whole list is reused without asking GitHub.
 pub const DEFAULT_FRESH_FOR: Duration = Duration::from_secs(60);
@@ -39,7 +42,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// GitHub's `per_page=100` lists with PR bodies are a few hundred KiB; anything far larger is
 /// not GitHub.
 const MAX_BODY: usize = 16 * 1024 * 1024;
-/// URLs whose validators are kept (list pages and looked-up PRs).
+/// URLs whose validators are kept (list pages, looked-up PRs and branches).
 const MAX_CACHED_PAGES: usize = 1000;
 /// How long to hold off after a secondary rate limit that names no time (GitHub's advice).
 const SECONDARY_LIMIT_WAIT: i64 = 60;
@@ -80,6 +83,26 @@ pub struct PullList {
     pub note: Option<String>,
 }
 
+/// A branch as the form and the launch need it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Branch {
+    /// Its name (it may hold `/`).
+    pub name: String,
+    /// The commit at its tip (`commit.sha`).
+    pub sha: String,
+    /// Whether GitHub protects it.
+    pub protected: bool,
+}
+
+/// The branches of a repository, in GitHub's order (by name).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BranchList {
+    /// The branches.
+    pub branches: Vec<Branch>,
+    /// Shown above the list when it is stale or incomplete (rate limit, GitHub failing).
+    pub note: Option<String>,
+}
+
 /// The GitHub client; build one per process and clone it freely (the cache is shared).
 #[derive(Clone)]
 pub struct GitHub {
@@ -107,7 +130,8 @@ struct Shared {
     // (and a Lambda's cold start) never talk to GitHub.
     http: OnceLock<HttpClient>,
     cache: Mutex<Cache>,
-    // One refresh per repository at a time, so a burst of page loads costs one set of calls.
+    // One refresh per list (kind and repository) at a time, so a burst of page loads costs one
+    // set of calls.
     refreshing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -115,21 +139,24 @@ struct Shared {
 struct Cache {
     /// Per URL: the last 200's validator and what it said.
     pages: HashMap<String, CachedPage>,
-    /// Per repository: the last whole list.
-    lists: HashMap<String, CachedList>,
+    /// Per repository: the last whole list of open PRs.
+    pulls: HashMap<String, CachedList<Pull>>,
+    /// Per repository: the last whole list of branches.
+    branches: HashMap<String, CachedList<Branch>>,
     /// No call before this (a rate limit is per token or per address, not per repository).
     limited_until: Option<DateTime<Utc>>,
 }
 
+/// A page as GitHub sent it: raw, so one cache serves every kind of item (a 304 reads it again).
 #[derive(Clone)]
 struct CachedPage {
     etag: String,
-    pulls: Vec<Pull>,
+    body: Bytes,
     next: Option<String>,
 }
 
-struct CachedList {
-    pulls: Vec<Pull>,
+struct CachedList<T> {
+    items: Vec<T>,
     /// When GitHub last confirmed it (wall clock, for the note).
     fetched_at: DateTime<Utc>,
     /// When it was last fetched or found unreachable (monotonic, for freshness).
@@ -199,10 +226,72 @@ impl Answer {
     }
 }
 
+/// One page read: its items and the link to the next.
+struct Page<T> {
+    items: Vec<T>,
+    next: Option<String>,
+}
+
 /// What a GET produced.
-enum Fetched {
-    Found(CachedPage),
+enum Fetched<T> {
+    Found(Page<T>),
     NotFound,
+}
+
+/// A list cached per repository like the open PRs: where GitHub serves it, how to read it, and
+/// how the notes about it name it.
+trait Listed: Clone + Sized {
+    /// What the list holds, for notes ("open PRs").
+    const WHAT: &'static str;
+    /// What a tester can type instead of picking ("PR number").
+    const TYPED: &'static str;
+    /// The first page's path and query under the API.
+    fn first_page(repo: &str, per_page: u32) -> String;
+    /// One page of GitHub's answer.
+    fn parse(body: &[u8]) -> serde_json::Result<Vec<Self>>;
+    /// This kind's lists in the cache.
+    fn lists(cache: &mut Cache) -> &mut HashMap<String, CachedList<Self>>;
+    /// The note on a list cut after [`MAX_PAGES`] pages of `listed` items.
+    fn cut_note(listed: usize, repo: &str) -> String;
+}
+
+impl Listed for Pull {
+    const WHAT: &'static str = "open PRs";
+    const TYPED: &'static str = "PR number";
+    fn first_page(repo: &str, per_page: u32) -> String {
+        format!("/repos/{repo}/pulls?state=open&sort=updated&direction=desc&per_page={per_page}")
+    }
+    fn parse(body: &[u8]) -> serde_json::Result<Vec<Pull>> {
+        let pulls: Vec<ApiPull> = serde_json::from_slice(body)?;
+        Ok(pulls.into_iter().map(Pull::from).collect())
+    }
+    fn lists(cache: &mut Cache) -> &mut HashMap<String, CachedList<Pull>> {
+        &mut cache.pulls
+    }
+    fn cut_note(listed: usize, repo: &str) -> String {
+        format!(
+            "Only the {listed} most recently updated open PRs of {repo} are listed; type the \
+             number of an older one."
+        )
+    }
+}
+
+impl Listed for Branch {
+    const WHAT: &'static str = "branches";
+    const TYPED: &'static str = "branch name";
+    fn first_page(repo: &str, per_page: u32) -> String {
+        format!("/repos/{repo}/branches?per_page={per_page}")
+    }
+    fn parse(body: &[u8]) -> serde_json::Result<Vec<Branch>> {
+        let branches: Vec<ApiBranch> = serde_json::from_slice(body)?;
+        Ok(branches.into_iter().map(Branch::from).collect())
+    }
+    fn lists(cache: &mut Cache) -> &mut HashMap<String, CachedList<Branch>> {
+        &mut cache.branches
+    }
+    fn cut_note(listed: usize, repo: &str) -> String {
+        format!("Only the first {listed} branches of {repo} are listed; type the name of another.")
+    }
 }
 
 impl GitHub {
@@ -266,59 +355,91 @@ impl GitHub {
     /// The open PRs of `repo` (`owner/name`), most recently updated first; stale with a note,
     /// or an error saying the number can still be typed, when GitHub cannot answer.
     pub async fn open_pulls(&self, repo: &str) -> Result<PullList, WebError> {
-        check_repo(repo)?;
-        if let Some(list) = self.fresh_list(repo) {
-            return Ok(list);
-        }
-        let gate = self.refresh_gate(repo);
-        let _refreshing = gate.lock().await;
-        // Someone else may have refreshed while this waited.
-        if let Some(list) = self.fresh_list(repo) {
-            return Ok(list);
-        }
-        match self.fetch_list(repo).await {
-            Ok((pulls, truncated)) => {
-                let note = truncated.then(|| {
-                    format!(
-                        "Only the {} most recently updated open PRs of {repo} are listed; type \
-                         the number of an older one.",
-                        pulls.len()
-                    )
-                });
-                self.cache().lists.insert(
-                    repo.to_string(),
-                    CachedList {
-                        pulls: pulls.clone(),
-                        fetched_at: Utc::now(),
-                        checked: Instant::now(),
-                        note: note.clone(),
-                    },
-                );
-                Ok(PullList { pulls, note })
-            }
-            Err(failure) => self.stale_or_error(repo, failure),
-        }
+        let (pulls, note) = self.list(repo).await?;
+        Ok(PullList { pulls, note })
+    }
+
+    /// The branches of `repo` (`owner/name`), cached and revalidated like [`GitHub::open_pulls`];
+    /// stale with a note, or an error saying a name can still be typed, when GitHub cannot answer.
+    pub async fn branches(&self, repo: &str) -> Result<BranchList, WebError> {
+        let (branches, note) = self.list(repo).await?;
+        Ok(BranchList { branches, note })
     }
 
     /// PR `number` of `repo` whatever its state, or `None` when GitHub has no such PR.
     pub async fn pull(&self, repo: &str, number: u64) -> Result<Option<Pull>, WebError> {
         check_repo(repo)?;
         let url = format!("{}/repos/{repo}/pulls/{number}", self.base);
-        match self.fetch(&url, parse_one).await {
-            Ok(Fetched::Found(page)) => Ok(page.pulls.into_iter().next()),
+        let parse = parse_one::<ApiPull, Pull>;
+        self.lookup(&url, parse, &format!("PR #{number} of {repo}"))
+            .await
+    }
+
+    /// Branch `name` of `repo` (names may hold `/`), or `None` when GitHub has no such branch.
+    pub async fn branch(&self, repo: &str, name: &str) -> Result<Option<Branch>, WebError> {
+        check_repo(repo)?;
+        // A name git would refuse is no branch, and asking for it could step out of the path.
+        let Some(path) = branch_path(name) else {
+            return Ok(None);
+        };
+        let url = format!("{}/repos/{repo}/branches/{path}", self.base);
+        let parse = parse_one::<ApiBranch, Branch>;
+        self.lookup(&url, parse, &format!("branch '{name}' of {repo}"))
+            .await
+    }
+
+    /// One item by URL (`what` names it in errors); `None` on a 404.
+    async fn lookup<T>(
+        &self,
+        url: &str,
+        parse: fn(&[u8]) -> serde_json::Result<Vec<T>>,
+        what: &str,
+    ) -> Result<Option<T>, WebError> {
+        match self.fetch(url, parse).await {
+            Ok(Fetched::Found(page)) => Ok(page.items.into_iter().next()),
             Ok(Fetched::NotFound) => Ok(None),
             Err(Failure::RateLimited { until }) => Err(WebError::GitHub(format!(
-                "GitHub's rate limit was reached, so PR #{number} of {repo} cannot be checked \
-                 until {}; try again then.",
+                "GitHub's rate limit was reached, so {what} cannot be checked until {}; try \
+                 again then.",
                 hhmm(until)
             ))),
             Err(Failure::Other(why)) => {
-                tracing::warn!(repo, number, error = %why, "GitHub PR lookup failed");
+                tracing::warn!(what, error = %why, "GitHub lookup failed");
                 Err(WebError::GitHub(format!(
-                    "could not check PR #{number} of {repo} on GitHub: {why}. Try again in a \
-                     minute."
+                    "could not check {what} on GitHub: {why}. Try again in a minute."
                 )))
             }
+        }
+    }
+
+    /// A whole list of `repo`: the cached one while fresh (or while a rate limit lasts), else
+    /// fetched again page by page, else the last one with a note.
+    async fn list<T: Listed>(&self, repo: &str) -> Result<(Vec<T>, Option<String>), WebError> {
+        check_repo(repo)?;
+        if let Some(list) = self.fresh_list(repo) {
+            return Ok(list);
+        }
+        let gate = self.refresh_gate(&T::first_page(repo, self.page_size));
+        let _refreshing = gate.lock().await;
+        // Someone else may have refreshed while this waited.
+        if let Some(list) = self.fresh_list(repo) {
+            return Ok(list);
+        }
+        match self.fetch_list::<T>(repo).await {
+            Ok((items, truncated)) => {
+                let note = truncated.then(|| T::cut_note(items.len(), repo));
+                T::lists(&mut self.cache()).insert(
+                    repo.to_string(),
+                    CachedList {
+                        items: items.clone(),
+                        fetched_at: Utc::now(),
+                        checked: Instant::now(),
+                        note: note.clone(),
+                    },
+                );
+                Ok((items, note))
+            }
+            Err(failure) => self.stale_or_error(repo, failure),
         }
     }
 
@@ -413,57 +534,58 @@ impl GitHub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn refresh_gate(&self, repo: &str) -> Arc<tokio::sync::Mutex<()>> {
+    fn refresh_gate(&self, list: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut gates = self
             .shared
             .refreshing
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        gates.entry(repo.to_string()).or_default().clone()
+        gates.entry(list.to_string()).or_default().clone()
     }
 
     /// The cached list when it is fresh, or when a rate limit forbids asking anyway.
-    fn fresh_list(&self, repo: &str) -> Option<PullList> {
-        let cache = self.cache();
-        let list = cache.lists.get(repo)?;
+    fn fresh_list<T: Listed>(&self, repo: &str) -> Option<(Vec<T>, Option<String>)> {
+        let mut cache = self.cache();
+        let limited = cache.limited_until.filter(|u| *u > Utc::now());
+        let list = T::lists(&mut cache).get(repo)?;
         if list.checked.elapsed() < self.fresh_for {
-            return Some(PullList {
-                pulls: list.pulls.clone(),
-                note: list.note.clone(),
-            });
+            return Some((list.items.clone(), list.note.clone()));
         }
-        let until = cache.limited_until.filter(|u| *u > Utc::now())?;
-        Some(PullList {
-            pulls: list.pulls.clone(),
-            note: Some(limited_note(list.fetched_at, until)),
-        })
+        let until = limited?;
+        let note = limited_note(list.fetched_at, until, T::TYPED);
+        Some((list.items.clone(), Some(note)))
     }
 
-    fn stale_or_error(&self, repo: &str, failure: Failure) -> Result<PullList, WebError> {
+    fn stale_or_error<T: Listed>(
+        &self,
+        repo: &str,
+        failure: Failure,
+    ) -> Result<(Vec<T>, Option<String>), WebError> {
+        let (what, typed) = (T::WHAT, T::TYPED);
         let mut cache = self.cache();
-        let Some(list) = cache.lists.get_mut(repo) else {
+        let Some(list) = T::lists(&mut cache).get_mut(repo) else {
             return Err(WebError::GitHub(match failure {
                 Failure::RateLimited { until } => format!(
-                    "GitHub's rate limit was reached, so the open PRs of {repo} cannot be listed \
-                     until {}. You can still type the PR number.",
+                    "GitHub's rate limit was reached, so the {what} of {repo} cannot be listed \
+                     until {}. You can still type the {typed}.",
                     hhmm(until)
                 ),
                 Failure::Other(why) => {
-                    tracing::warn!(repo, error = %why, "listing GitHub PRs failed");
+                    tracing::warn!(repo, what, error = %why, "listing on GitHub failed");
                     format!(
-                        "could not list the open PRs of {repo}: {why}. Try again in a minute, or \
-                         type the PR number."
+                        "could not list the {what} of {repo}: {why}. Try again in a minute, or \
+                         type the {typed}."
                     )
                 }
             }));
         };
         let note = match failure {
-            Failure::RateLimited { until } => limited_note(list.fetched_at, until),
+            Failure::RateLimited { until } => limited_note(list.fetched_at, until, typed),
             Failure::Other(why) => {
-                tracing::warn!(repo, error = %why, "listing GitHub PRs failed; serving the last list");
+                tracing::warn!(repo, what, error = %why, "listing on GitHub failed; serving the last list");
                 format!(
                     "GitHub could not be asked ({why}); this list is from {} and may miss recent \
-                     PRs. You can still type any PR number.",
+                     {what}. You can still type any {typed}.",
                     hhmm(list.fetched_at)
                 )
             }
@@ -472,21 +594,15 @@ impl GitHub {
         // load wait for a failing GitHub.
         list.checked = Instant::now();
         list.note = Some(note.clone());
-        Ok(PullList {
-            pulls: list.pulls.clone(),
-            note: Some(note),
-        })
+        Ok((list.items.clone(), Some(note)))
     }
 
-    /// Every page of the open-PR list; `true` when more pages exist than [`MAX_PAGES`].
-    async fn fetch_list(&self, repo: &str) -> Result<(Vec<Pull>, bool), Failure> {
-        let mut url = format!(
-            "{}/repos/{repo}/pulls?state=open&sort=updated&direction=desc&per_page={}",
-            self.base, self.page_size
-        );
-        let mut pulls = Vec::new();
+    /// Every page of a list; `true` when more pages exist than [`MAX_PAGES`].
+    async fn fetch_list<T: Listed>(&self, repo: &str) -> Result<(Vec<T>, bool), Failure> {
+        let mut url = format!("{}{}", self.base, T::first_page(repo, self.page_size));
+        let mut items = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page = match self.fetch(&url, parse_list).await? {
+            let page = match self.fetch(&url, T::parse).await? {
                 Fetched::Found(page) => page,
                 Fetched::NotFound => {
                     return Err(Failure::Other(format!(
@@ -494,21 +610,29 @@ impl GitHub {
                     )))
                 }
             };
-            pulls.extend(page.pulls);
+            items.extend(page.items);
             match page.next {
                 Some(next) => url = next,
-                None => return Ok((pulls, false)),
+                None => return Ok((items, false)),
             }
         }
-        Ok((pulls, true))
+        Ok((items, true))
     }
 
-    /// One conditional GET: a 304 reuses the cached page; a 404 is [`Fetched::NotFound`].
-    async fn fetch(
+    /// One conditional GET: a 304 reads the cached page again; a 404 is [`Fetched::NotFound`].
+    async fn fetch<T>(
         &self,
         url: &str,
-        parse: fn(&[u8]) -> serde_json::Result<Vec<Pull>>,
-    ) -> Result<Fetched, Failure> {
+        parse: fn(&[u8]) -> serde_json::Result<Vec<T>>,
+    ) -> Result<Fetched<T>, Failure> {
+        let read = |page: CachedPage| -> Result<Fetched<T>, Failure> {
+            let items = parse(&page.body)
+                .map_err(|e| Failure::Other(format!("GitHub's answer could not be read ({e})")))?;
+            Ok(Fetched::Found(Page {
+                items,
+                next: page.next,
+            }))
+        };
         let cached = {
             let mut cache = self.cache();
             if let Some(until) = cache.limited_until {
@@ -530,30 +654,29 @@ impl GitHub {
             }
         }
         match status {
-            StatusCode::NOT_MODIFIED => cached.map(Fetched::Found).ok_or_else(|| {
+            StatusCode::NOT_MODIFIED => read(cached.ok_or_else(|| {
                 Failure::Other("GitHub answered 304 to a request without a validator".into())
-            }),
+            })?),
             StatusCode::OK => {
-                let pulls = parse(&body).map_err(|e| {
-                    Failure::Other(format!("GitHub's answer could not be read ({e})"))
-                })?;
                 let page = CachedPage {
                     etag: header_str(&headers, header::ETAG)
                         .unwrap_or_default()
                         .into(),
-                    pulls,
+                    body,
                     next: self.next_link(&headers),
                 };
+                // Read before caching, so an unreadable answer is never revalidated.
+                let fetched = read(page.clone())?;
                 if !page.etag.is_empty() {
                     let mut cache = self.cache();
-                    // Every PR looked up at launch adds a URL; a long-lived server must not grow
-                    // without bound, and losing validators only costs full answers once.
+                    // Every PR or branch looked up at launch adds a URL; a long-lived server must
+                    // not grow without bound, and losing validators only costs full answers once.
                     if cache.pages.len() >= MAX_CACHED_PAGES {
                         cache.pages.clear();
                     }
-                    cache.pages.insert(url.to_string(), page.clone());
+                    cache.pages.insert(url.to_string(), page);
                 }
-                Ok(Fetched::Found(page))
+                Ok(fetched)
             }
             StatusCode::NOT_FOUND => Ok(Fetched::NotFound),
             StatusCode::UNAUTHORIZED => Err(Failure::Other(
@@ -709,13 +832,35 @@ fn limit_reached(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option
     }
 }
 
-fn limited_note(fetched_at: DateTime<Utc>, until: DateTime<Utc>) -> String {
+fn limited_note(fetched_at: DateTime<Utc>, until: DateTime<Utc>, typed: &str) -> String {
     format!(
         "GitHub's rate limit was reached; this list is from {} and refreshes after {}. You can \
-         still type any PR number.",
+         still type any {typed}.",
         hhmm(fetched_at),
         hhmm(until)
     )
+}
+
+/// `name` as a path under `/branches/`: `/` kept (GitHub takes it as is), every other byte
+/// outside the unreserved set percent-encoded; `None` when git would refuse the name (an empty
+/// part, or one starting with `.`), so no name can step out of the path.
+fn branch_path(name: &str) -> Option<String> {
+    let parts: Vec<&str> = name.split('/').collect();
+    if parts.iter().any(|p| p.is_empty() || p.starts_with('.')) {
+        return None;
+    }
+    let encode = |part: &str| -> String {
+        part.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    Some(parts.into_iter().map(encode).collect::<Vec<_>>().join("/"))
 }
 
 /// The error for a call refused because of a rate limit.
@@ -822,14 +967,31 @@ impl From<ApiPull> for Pull {
     }
 }
 
-fn parse_list(body: &[u8]) -> serde_json::Result<Vec<Pull>> {
-    let pulls: Vec<ApiPull> = serde_json::from_slice(body)?;
-    Ok(pulls.into_iter().map(Pull::from).collect())
+/// The fields we read of GitHub's branch object (the list's and the single branch's).
+#[derive(Deserialize)]
+struct ApiBranch {
+    name: String,
+    commit: ApiHead,
+    #[serde(default)]
+    protected: bool,
 }
 
-fn parse_one(body: &[u8]) -> serde_json::Result<Vec<Pull>> {
-    let pull: ApiPull = serde_json::from_slice(body)?;
-    Ok(vec![pull.into()])
+impl From<ApiBranch> for Branch {
+    fn from(b: ApiBranch) -> Branch {
+        Branch {
+            name: b.name,
+            sha: b.commit.sha,
+            protected: b.protected,
+        }
+    }
+}
+
+/// A single object (a PR, a branch) as a one-item page.
+fn parse_one<A: serde::de::DeserializeOwned + Into<T>, T>(
+    body: &[u8],
+) -> serde_json::Result<Vec<T>> {
+    let one: A = serde_json::from_slice(body)?;
+    Ok(vec![one.into()])
 }
 
 #[cfg(test)]
@@ -891,6 +1053,22 @@ mod tests {
     }
 
     #[test]
+    fn branch_names_keep_their_slashes_and_encode_the_rest() {
+        assert_eq!(branch_path("main").as_deref(), Some("main"));
+        assert_eq!(
+            branch_path("w2p-12345/fix-search").as_deref(),
+            Some("w2p-12345/fix-search")
+        );
+        assert_eq!(
+            branch_path("a b/c?d#e%f+ü").as_deref(),
+            Some("a%20b/c%3Fd%23e%25f%2B%C3%BC")
+        );
+        for refused in ["", "/x", "x/", "a//b", "..", "a/../b", ".hidden", "a/.b"] {
+            assert_eq!(branch_path(refused), None, "{refused}");
+        }
+    }
+
+    #[test]
     fn base_urls_are_checked_and_tokens_hidden() {
         assert!(GitHub::new("ftp://x", None).is_err());
         assert!(GitHub::new("https://", None).is_err());
@@ -930,7 +1108,7 @@ mod tests {
         let body = br#"{"number":4321,"title":"t","user":null,"state":"open","draft":true,
             "body":"* Requires DSpace/DSpace#9876","html_url":"https://github.com/DSpace/dspace-angular/pull/4321",
             "updated_at":"2026-11-20T10:00:00Z","head":{"sha":"abc","ref":"x"},"base":{"ref":"main"}}"#;
-        let pull = parse_one(body).unwrap().remove(0);
+        let pull = parse_one::<ApiPull, Pull>(body).unwrap().remove(0);
         assert_eq!(pull.author, "ghost");
         assert_eq!(pull.base, "main");
         assert_eq!(pull.head_sha, "abc");

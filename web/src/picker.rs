@@ -1,7 +1,7 @@
 //! The launch form's PR picker, pure: which backend PR a UI PR requires, filtering, the
-//! `<datalist>` of open PRs, and whether a backend/UI pair can share one preview.
+//! `<datalist>`s of open PRs and of branches, and whether a backend/UI pair can share one preview.
 
-use crate::github::Pull;
+use crate::github::{Branch, Pull};
 use crate::pages::esc;
 
 /// The `DSpace/DSpace` PR a PR body says it requires ("Requires DSpace/DSpace#9876" or
@@ -120,6 +120,23 @@ pub fn datalist(id: &str, pulls: &[Pull], cached: &dyn Fn(&Pull) -> bool) -> Str
             esc(&p.base),
             p.updated_at.format("%Y-%m-%d"),
             n = p.number,
+        ));
+    }
+    out.push_str("</datalist>");
+    out
+}
+
+/// `<datalist id=…>` of a repository's branches: the name is the value, the tip's short commit
+/// (and protection) the label, so a tester sees which `main` they get.
+pub fn branch_datalist(id: &str, branches: &[Branch]) -> String {
+    let mut out = format!(r#"<datalist id="{}">"#, esc(id));
+    for b in branches {
+        let short = b.sha.get(..7).unwrap_or(&b.sha);
+        let protected = if b.protected { " · protected" } else { "" };
+        out.push_str(&format!(
+            r#"<option value="{name}">{name} · {short}{protected}</option>"#,
+            name = esc(&b.name),
+            short = esc(short),
         ));
     }
     out.push_str("</datalist>");

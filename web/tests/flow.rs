@@ -420,6 +420,48 @@ async fn prs_are_checked_on_github_before_anything_starts() {
 }
 
 #[tokio::test]
+async fn branches_are_offered_and_checked_on_github_before_anything_starts() {
+    let w = world().await;
+    let (session, csrf) = w.sign_in("alice").await;
+    let home = w.get("/", &session).await;
+    for list in ["backend-branches", "ui-branches"] {
+        assert!(home.body.contains(&format!(r#"<datalist id="{list}">"#)));
+        assert!(home.body.contains(&format!(r#"list="{list}""#)));
+    }
+    assert!(
+        home.body
+            .contains(r#"<option value="w2p-12345/fix-search">w2p-12345/fix-search · "#),
+        "{}",
+        home.body
+    );
+
+    let unknown = [("csrf", csrf.as_str()), ("ui_branch", "no-such-branch")];
+    let r = w.post("/previews", &session, &unknown).await;
+    let says = "DSpace/dspace-angular has no branch &#39;no-such-branch&#39;";
+    assert!(
+        r.status == StatusCode::BAD_REQUEST && r.body.contains(says),
+        "{}: {}",
+        r.status,
+        r.body
+    );
+    assert!(
+        r.body.contains(r#"value="no-such-branch""#),
+        "typed value kept"
+    );
+    assert_eq!(w.executions().await, 0, "nothing started");
+
+    w.github_log.clear();
+    let known = [("csrf", csrf.as_str()), ("ui_branch", "main")];
+    let r = w.post("/previews", &session, &known).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(w.executions().await, 1);
+    let asked = w
+        .github_log
+        .sent("GET", "/repos/DSpace/dspace-angular/branches/main");
+    assert_eq!(asked.len(), 1, "the branch was checked once");
+}
+
+#[tokio::test]
 async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
     let w = world().await;
     let (session, csrf) = w.sign_in("alice").await;

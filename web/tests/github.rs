@@ -476,3 +476,101 @@ async fn the_token_is_sent_only_when_configured() {
         );
     }
 }
+
+/// The branch names of a recording, in the recorded order (read straight from the file).
+fn recorded_branches(repo: &str) -> Vec<String> {
+    let path = fixtures().join("repos").join(repo).join("branches.json");
+    let branches: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    branches
+        .iter()
+        .map(|b| b["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn branches_are_listed_page_by_page_cached_and_revalidated() {
+    let (base, log) = replay().await;
+    let gh = GitHub::new(&base, None)
+        .unwrap()
+        .with_page_size(2)
+        .with_fresh_for(Duration::from_millis(300));
+    let list = gh.branches(BACKEND).await.unwrap();
+    let names: Vec<String> = list.branches.iter().map(|b| b.name.clone()).collect();
+    assert_eq!(names, recorded_branches(BACKEND));
+    assert!(names.contains(&"w2p-12345/fix-search".to_string()));
+    assert!(list.branches.iter().all(|b| b.sha.len() == 40), "{list:?}");
+    assert_eq!(list.note, None);
+    let first_pages = log.hits().len();
+    assert_eq!(first_pages, names.len().div_ceil(2));
+
+    // Fresh: no call. The PR list of the same repository is a list of its own, not this one.
+    assert_eq!(gh.branches(BACKEND).await.unwrap(), list);
+    assert_eq!(log.hits().len(), first_pages);
+    assert!(!gh.open_pulls(BACKEND).await.unwrap().pulls.is_empty());
+    let after_pulls = log.hits().len();
+    assert!(after_pulls > first_pages);
+
+    // Stale: every page revalidated with its ETag; GitHub says 304 and the list is the same.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(gh.branches(BACKEND).await.unwrap(), list);
+    let hits = log.hits();
+    let revalidated = &hits[after_pulls..];
+    assert_eq!(revalidated.len(), first_pages);
+    assert!(
+        revalidated.iter().all(|h| h.status == 304),
+        "{revalidated:?}"
+    );
+    assert!(revalidated.iter().all(|h| h.path.contains("/branches")));
+}
+
+#[tokio::test]
+async fn branches_are_looked_up_by_name_slashes_included() {
+    let (base, log) = replay().await;
+    let gh = GitHub::new(&base, None).unwrap();
+
+    let main = gh.branch(UI, "main").await.unwrap().unwrap();
+    assert_eq!(main.name, "main");
+    assert_eq!(main.sha.len(), 40);
+    let nested = gh
+        .branch(BACKEND, "w2p-12345/fix-search")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(nested.name, "w2p-12345/fix-search");
+    assert_eq!(
+        log.hits().last().unwrap().path,
+        "/repos/DSpace/DSpace/branches/w2p-12345/fix-search"
+    );
+
+    assert_eq!(gh.branch(BACKEND, "no-such-branch").await.unwrap(), None);
+    // Names git refuses are no branch, and are never sent (no path tricks).
+    let before = log.hits().len();
+    for refused in ["../../user", "a//b", ".hidden"] {
+        assert_eq!(
+            gh.branch(BACKEND, refused).await.unwrap(),
+            None,
+            "{refused}"
+        );
+    }
+    assert_eq!(log.hits().len(), before);
+
+    // Asked again: revalidated with the ETag.
+    assert_eq!(gh.branch(UI, "main").await.unwrap(), Some(main));
+    assert_eq!(log.hits().last().unwrap().status, 304);
+}
+
+#[tokio::test]
+async fn an_unreachable_github_is_a_note_for_branches_too() {
+    let gh = GitHub::new("http://127.0.0.1:9", None).unwrap();
+    let e = gh.branches(BACKEND).await.unwrap_err().to_string();
+    assert!(
+        e.contains("could not list the branches of DSpace/DSpace"),
+        "{e}"
+    );
+    assert!(e.contains("type the branch name"), "{e}");
+    let e = gh.branch(BACKEND, "main").await.unwrap_err().to_string();
+    assert!(
+        e.contains("could not check branch 'main' of DSpace/DSpace"),
+        "{e}"
+    );
+}

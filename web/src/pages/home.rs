@@ -12,11 +12,15 @@ use crate::workflow::{LivePreview, Overview, PastPreview};
 
 /// The open PRs to pick from, rendered as datalists, and what to tell about them.
 #[derive(Debug, Clone, Default)]
-pub struct PrChoices {
+pub struct FormChoices {
     /// `<datalist id="backend-prs">`.
     pub backend: String,
     /// `<datalist id="ui-prs">`.
     pub ui: String,
+    /// `<datalist id="backend-branches">`.
+    pub backend_branches: String,
+    /// `<datalist id="ui-branches">`.
+    pub ui_branches: String,
     /// Notes (stale lists, GitHub unreachable).
     pub notes: Vec<String>,
     /// The listed PRs whose head has a cached build ("backend PR #9876").
@@ -38,7 +42,7 @@ pub struct Home<'a> {
     /// A notice (a suggestion that needs no fixing).
     pub notice: Option<&'a str>,
     /// The PRs to pick from.
-    pub choices: &'a PrChoices,
+    pub choices: &'a FormChoices,
     /// The time the page is rendered at.
     pub now: DateTime<Utc>,
 }
@@ -250,6 +254,10 @@ fn launch_form(h: &Home) -> String {
         let extra = format!(r#"list="{list}" inputmode="numeric" autocomplete="off""#);
         field(name, "PR number (type to filter open PRs)", value, &extra)
     };
+    let branch_field = |name: &str, list: &str, value: &str| {
+        let extra = format!(r#"list="{list}" autocomplete="off" spellcheck="false""#);
+        field(name, "or a branch", value, &extra)
+    };
     let mut notes: String = h
         .choices
         .notes
@@ -285,7 +293,7 @@ fn launch_form(h: &Home) -> String {
 <label><span>One <code>key=value</code> per line (local.cfg names, e.g. <code>dspace.name=Test</code>)</span><textarea name="env">{env}</textarea></label>
 <small>Allowed keys: {allowed}</small></details>
 {estimate}
-<p><button type="submit">Launch</button></p></form>{blist}{ulist}"#,
+<p><button type="submit">Launch</button></p></form>{blist}{ulist}{bbranches}{ubranches}"#,
         slots = if h.partial {
             String::new()
         } else {
@@ -296,9 +304,9 @@ fn launch_form(h: &Home) -> String {
         csrf = esc(&h.viewer.csrf),
         paired = esc(&form.paired),
         bpr = pr_field("backend_pr", "backend-prs", &form.backend_pr),
-        bbr = field("backend_branch", "or a branch", &form.backend_branch, ""),
+        bbr = branch_field("backend_branch", "backend-branches", &form.backend_branch),
         upr = pr_field("ui_pr", "ui-prs", &form.ui_pr),
-        ubr = field("ui_branch", "or a branch", &form.ui_branch, ""),
+        ubr = branch_field("ui_branch", "ui-branches", &form.ui_branch),
         min = config.min_ttl_minutes,
         max = config.max_lifetime_minutes,
         default = config.default_ttl_minutes,
@@ -321,6 +329,8 @@ fn launch_form(h: &Home) -> String {
         estimate = estimate(h),
         blist = h.choices.backend,
         ulist = h.choices.ui,
+        bbranches = h.choices.backend_branches,
+        ubranches = h.choices.ui_branches,
     )
 }
 
@@ -395,7 +405,7 @@ mod tests {
             form,
             error,
             notice: None,
-            choices: &PrChoices::default(),
+            choices: &FormChoices::default(),
             now: Utc::now(),
         })
     }

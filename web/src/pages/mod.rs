@@ -3,7 +3,7 @@
 mod home;
 mod preview;
 
-pub use home::{home, Home, PrChoices};
+pub use home::{home, FormChoices, Home};
 pub use preview::{logs_text, preview, PreviewPage};
 
 use chrono::{DateTime, Utc};

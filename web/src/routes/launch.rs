@@ -30,7 +30,8 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 async fn home(State(state): State<AppState>, session: Session) -> Result<Html<String>, WebError> {
-    let (overview, choices) = tokio::join!(workflow::overview(&state), choices::pr_choices(&state));
+    let (overview, choices) =
+        tokio::join!(workflow::overview(&state), choices::form_choices(&state));
     let viewer = session.viewer(&state);
     Ok(Html(pages::home(&Home {
         viewer: &viewer,
@@ -79,7 +80,7 @@ async fn form_back(
         config: state.ctx.base.clone(),
     };
     let choices = match overview {
-        Some(_) => choices::pr_choices(state).await,
+        Some(_) => choices::form_choices(state).await,
         None => Default::default(),
     };
     let viewer = session.viewer(state);
@@ -168,7 +169,7 @@ pub(super) async fn admit_request(
 ) -> Result<Admission, WebError> {
     let config = &overview.config;
     let rules = config.request_rules();
-    let (request, pairing) = match choices::check_prs(state, request).await {
+    let (request, pairing) = match choices::check_sources(state, request).await {
         Ok(checked) => checked,
         Err(e) => return refused(e, StatusCode::BAD_REQUEST).map(Admission::from),
     };
