@@ -132,8 +132,9 @@ export interface PreviewStackProps extends cdk.StackProps {
    * an A record the steps make in `hostedZoneId` and a Let's Encrypt certificate the instance
    * gets itself; port 443 opens next to 80. Needs `hostedZoneId` and `hostedZoneName`, and must be
    * `hostedZoneName` itself or a name under it (`previews.example.org` in the zone `example.org`).
-   * Give the previews a suffix of their own: the reaper deletes every A record one label under
-   * it that no live preview names. Default none: plain HTTP on each instance's EC2 name.
+   * Give the previews a suffix of their own: the steps may change any A record under it, and the
+   * reaper deletes preview-shaped ones no live preview names. Default none: plain HTTP on each
+   * instance's EC2 name.
    */
   readonly previewDomain?: string;
   /**

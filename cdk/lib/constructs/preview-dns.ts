@@ -75,12 +75,13 @@ export function resolvePreviewDomain(props: PreviewDomainProps): PreviewDomain |
   if (bad !== undefined) {
     throw new Error(`previewDomain '${suffix}' has the label '${bad}': each must be 1 to 63 of a-z, 0-9 and -, not starting or ending with -`);
   }
-  // The reaper deletes every A record one label under the suffix that no live preview names.
+  // The steps may UPSERT and DELETE any A record under the suffix (IAM cannot tell a preview's
+  // name from another), so the web app's alias record must not live there.
   const web = props.domainName === undefined ? '' : normalize(props.domainName);
-  if (web.endsWith(`.${suffix}`) && !web.slice(0, -suffix.length - 1).includes('.')) {
+  if (web.endsWith(`.${suffix}`)) {
     throw new Error(
-      `domainName '${web}' is one label under previewDomain '${suffix}', where the reaper deletes every A record no live preview ` +
-        `names: give the web app a name outside it (e.g. ${suffix}) or the previews a suffix of their own (e.g. p.${suffix})`,
+      `domainName '${web}' is under previewDomain '${suffix}', where the steps may change and delete A records: ` +
+        `give the web app a name outside it (e.g. ${suffix}) or the previews a suffix of their own (e.g. p.${suffix})`,
     );
   }
   const acmeCa = props.acmeCa?.trim() || undefined;
