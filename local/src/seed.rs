@@ -5,6 +5,7 @@ use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 use aws_sdk_ssm::types::ParameterType;
 
+use preview_tasks::domain::public_name;
 use preview_tasks::Config;
 use preview_tasks::StepError;
 use preview_tasks::{Clients, Ctx};
@@ -42,8 +43,30 @@ pub async fn local_ctx(endpoint: &str, stack: &str, mut config: Config) -> Resul
     ))
 }
 
-/// Creates the instance profile, security group, AMI parameter and log group; returns the config
-/// pointing at them. Safe to run again.
+/// The steps' dials from `PREVIEW_*` in the environment, as [`Config::from_env`] reads them,
+/// except that `PREVIEW_DOMAIN_NAME` alone is allowed: [`seed`] then makes (or reuses) the
+/// emulated hosted zone for it, so a local run shows HTTPS names with no zone id to copy.
+pub fn config_from_env() -> Result<Config> {
+    config_from_lookup(|k| std::env::var(k).ok())
+}
+
+/// [`config_from_env`] with whatever `lookup` finds for each `PREVIEW_<KEY>`.
+pub fn config_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config> {
+    let given = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+    let zone_given = given("PREVIEW_HOSTED_ZONE_ID").is_some();
+    let mut config = Config::from_lookup(|k| match k {
+        "PREVIEW_DOMAIN_NAME" if !zone_given => None,
+        _ => lookup(k),
+    })?;
+    if let (false, Some(domain)) = (zone_given, given("PREVIEW_DOMAIN_NAME")) {
+        config.set("domain-name", &domain)?;
+    }
+    Ok(config)
+}
+
+/// Creates the instance profile, security group, AMI parameter and log group (and, when the
+/// config has a `domain-name` but no `hosted-zone-id`, a public hosted zone for it); returns the
+/// config pointing at them. Safe to run again.
 pub async fn seed(sdk: &SdkConfig, mut config: Config) -> Result<Config> {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let ssm = aws_sdk_ssm::Client::new(sdk);
@@ -87,7 +110,42 @@ pub async fn seed(sdk: &SdkConfig, mut config: Config) -> Result<Config> {
         config.build_cache_repository =
             Some(build_cache_repository(&ecr, &config.names().build_cache_repository()).await?);
     }
+    if let (None, Some(domain)) = (&config.hosted_zone_id, &config.domain_name) {
+        public_name::check_suffix(domain)
+            .map_err(|e| LocalError::Setup(format!("PREVIEW_DOMAIN_NAME: {e}")))?;
+        let route53 = aws_sdk_route53::Client::new(sdk);
+        config.hosted_zone_id = Some(hosted_zone(&route53, &public_name::normalize(domain)).await?);
+    }
+    config.public_domain()?;
     Ok(config)
+}
+
+/// The id (`Z…`) of the public hosted zone named `name`: the one there is, else a new one.
+pub async fn hosted_zone(route53: &aws_sdk_route53::Client, name: &str) -> Result<String> {
+    let listed = route53
+        .list_hosted_zones_by_name()
+        .dns_name(name)
+        .send()
+        .await
+        .map_err(|e| StepError::from_sdk("route53:ListHostedZonesByName", e))?;
+    let found = listed.hosted_zones().iter().find(|z| {
+        public_name::normalize(z.name()) == name && !z.config().is_some_and(|c| c.private_zone())
+    });
+    let zone = match found {
+        Some(zone) => zone.clone(),
+        None => route53
+            .create_hosted_zone()
+            .name(name)
+            // Unique per request; the name is what makes it the same zone next time.
+            .caller_reference(format!("{name}-{}", chrono::Utc::now().timestamp_micros()))
+            .send()
+            .await
+            .map_err(|e| StepError::from_sdk("route53:CreateHostedZone", e))?
+            .hosted_zone()
+            .cloned()
+            .ok_or_else(|| LocalError::Setup(format!("no hosted zone made for {name}")))?,
+    };
+    Ok(zone.id().trim_start_matches("/hostedzone/").to_string())
 }
 
 /// The build cache's repository (the CDK app's `preview-cache`); returns its URI.

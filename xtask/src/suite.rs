@@ -185,7 +185,11 @@ pub fn run_local(args: &[String]) -> Result<(), String> {
             }
         }
     }
+    // As in AWS, the domain dials are the steps' alone: the web app shows the URLs they record
+    // (and PREVIEW_DOMAIN_NAME without a zone id, which the local service makes, is no config).
     let web = web
+        .env_remove("PREVIEW_DOMAIN_NAME")
+        .env_remove("PREVIEW_HOSTED_ZONE_ID")
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ENDPOINT_URL_SFN", format!("http://{engine}"))
         // Emulated AWS takes any credentials; these are not secrets.

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use preview_local::local_ctx;
 use preview_local::preview::{self, StepsInvoker};
+use preview_local::seed::config_from_env;
 use preview_statemachine::{serve, Engine, EngineOptions, EventType, SystemClock};
-use preview_tasks::Config;
 
 struct Args {
     port: u16,
@@ -69,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
     let sfn_endpoint = format!("http://{}", listener.local_addr()?);
 
-    let mut ctx = local_ctx(&aws, &args.stack, Config::from_env()?).await?;
+    let mut ctx = local_ctx(&aws, &args.stack, config_from_env()?).await?;
     ctx.clients.sfn = preview::sfn_client(&sfn_endpoint).await;
     let options = EngineOptions {
         retention: chrono::Duration::days(args.retention_days),
@@ -84,6 +84,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     println!("Step Functions API: {sfn_endpoint} (AWS_ENDPOINT_URL_SFN)\nstate machine:      {arn}\nemulated AWS:       {aws}");
+    if let Some(domain) = ctx.base.public_domain()? {
+        println!(
+            "preview names:      https://<name>.{}/ (emulated hosted zone {})",
+            domain.suffix, domain.hosted_zone_id
+        );
+    }
     tokio::spawn(serve(engine.clone(), listener));
     // The sweep names executions by the state machine's ARN (to find stray parameters).
     let mut janitor = ctx.clone();
