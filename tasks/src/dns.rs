@@ -140,7 +140,7 @@ pub async fn delete_strays(ctx: &Ctx, stack: &str, domain: &PublicDomain) -> Res
 }
 
 /// Every A record in the zone (zones hold a handful of previews; pages of 300).
-async fn a_records(
+pub async fn a_records(
     r53: &aws_sdk_route53::Client,
     domain: &PublicDomain,
 ) -> Result<Vec<ResourceRecordSet>> {

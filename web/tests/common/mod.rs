@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod visitor;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
