@@ -80,6 +80,20 @@ impl StepsInvoker {
     }
 }
 
+/// The PR-status function of a local run: the web app that would publish runs in another
+/// process, so the event is logged and dropped instead of failing as a missing function would
+/// (tests wire the real publisher in-process with [`StepsInvoker::with_function`]).
+pub fn pr_status_not_published() -> Handler {
+    Arc::new(|payload: Value| {
+        let execution = payload["detail"]["executionArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        tracing::info!(%execution, "PR status not published: local runs publish PR statuses only in tests");
+        async { Ok(Value::Null) }.boxed()
+    })
+}
+
 impl TaskInvoker for StepsInvoker {
     fn invoke(
         &self,

@@ -78,7 +78,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (engine, arn) = preview::open_with(
         &args.dir,
         Arc::new(SystemClock),
-        StepsInvoker::new(ctx.clone()),
+        StepsInvoker::new(ctx.clone())
+            .with_function("pr-status", preview::pr_status_not_published()),
         &args.stack,
         options,
     )
