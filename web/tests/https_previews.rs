@@ -1,7 +1,8 @@
 //! HTTPS previews (issue 15) through the web app: with the domain dials set for the steps, a
 //! preview launched from the form gets an A record in the (emulated) hosted zone, and its card on
 //! the home page and its own page link `https://<name>/` and `https://<name>/server`, never the
-//! instance's `http://ec2-…` name; Stop deletes the record.
+//! instance's `http://ec2-…` name, and so do the PRs' sticky comments and deployments; Stop
+//! deletes the record.
 //!
 //! Without the dials nothing changes: `flow.rs`'s `launch_extend_by_button_and_link_then_stop`
 //! (the home page links `http://…`) and the steps' own tests keep covering plain HTTP.
@@ -10,8 +11,8 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::world_with;
 use common::World;
+use common::{publishing, world_with};
 use preview_tasks::domain::tags;
 
 /// The zone's A records as (name without the trailing dot, value).
@@ -63,7 +64,7 @@ fn shows_https(html: &str, name: &str, what: &str) {
 async fn a_preview_with_a_domain_shows_https_links_and_its_record_goes_at_stop() {
     // Only the suffix is given, as to `cargo xtask run`: the seeding makes the zone for it.
     let suffix = format!("h{}.previews.test", std::process::id());
-    let w = world_with(|c| c.domain_name = Some(suffix.clone())).await;
+    let w = publishing(world_with(|c| c.domain_name = Some(suffix.clone())).await);
     let zone = w
         .state
         .ctx
@@ -136,6 +137,19 @@ async fn a_preview_with_a_domain_shows_https_links_and_its_record_goes_at_stop()
     let page = alice.get(&format!("/previews/{id}")).await;
     assert_eq!(page.status, StatusCode::OK);
     shows_https(&page.body, name, "the preview page");
+
+    // The PR's sticky comment and its deployment carry the same https URL.
+    let url = format!("https://{name}/");
+    for (repo, pr) in [("DSpace/DSpace", 9876), ("DSpace/dspace-angular", 4321)] {
+        let comments = w.comment_saying(repo, pr, &url).await;
+        let body = comments[0]["body"].as_str().unwrap_or_default();
+        assert!(!body.contains("http://ec2-"), "{body}");
+        let states = w.deployment_states(repo, &id);
+        assert!(
+            states.contains(&("success".to_string(), Some(url.clone()))),
+            "{repo}: {states:?}"
+        );
+    }
 
     let stopped = alice.submit(&format!("/previews/{id}/stop"), &[]).await;
     assert!(

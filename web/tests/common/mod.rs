@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod pr_seen;
 pub mod visitor;
 
 use std::path::PathBuf;
@@ -180,7 +181,11 @@ pub async fn pr_status_world() -> World {
 
 /// [`pr_status_world`] whose health step runs with the context `health` makes.
 pub async fn pr_status_world_full(health: impl FnOnce(&Ctx) -> Option<Ctx>) -> World {
-    let mut w = world_full(|_| {}, health).await;
+    publishing(world_full(|_| {}, health).await)
+}
+
+/// `w` with an app that tells PRs where their previews are, as [`pr_status_world`]'s does.
+pub fn publishing(mut w: World) -> World {
     let mut settings = w.settings();
     settings.github = GitHub::new(&w.github_api, Some("test-token".into())).unwrap();
     settings.pr_status = Some(preview_web::pr_status::PrStatusSettings::new(PUBLIC_URL));
