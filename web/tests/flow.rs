@@ -5,51 +5,11 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use axum::http::{Request, Response, StatusCode};
+use axum::http::header::{CONTENT_TYPE, COOKIE};
+use axum::http::{Request, StatusCode};
+use common::visitor::{answer, encode, form_body, Answer as Reply};
 use common::{world, world_with, World, ACCESS_CODE};
 use tower::ServiceExt;
-
-struct Reply {
-    status: StatusCode,
-    location: String,
-    cookies: Vec<String>,
-    body: String,
-}
-
-async fn reply(r: Response<Body>) -> Reply {
-    let status = r.status();
-    let location = r
-        .headers()
-        .get(LOCATION)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let cookies = r
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    let bytes = axum::body::to_bytes(r.into_body(), 1 << 22).await.unwrap();
-    Reply {
-        status,
-        location,
-        cookies,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
 
 impl World {
     async fn get(&self, path: &str, cookie: &str) -> Reply {
@@ -57,27 +17,23 @@ impl World {
             .header(COOKIE, cookie)
             .body(Body::empty())
             .unwrap();
-        reply(self.app.clone().oneshot(req).await.unwrap()).await
+        answer(self.app.clone().oneshot(req).await.unwrap()).await
     }
 
     async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
-        let body: Vec<String> = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
         let req = Request::post(path)
             .header(COOKIE, cookie)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body.join("&")))
+            .body(Body::from(form_body(form)))
             .unwrap();
-        reply(self.app.clone().oneshot(req).await.unwrap()).await
+        answer(self.app.clone().oneshot(req).await.unwrap()).await
     }
 
     /// Signs in as `user`; returns the session cookie and a CSRF token.
     async fn sign_in(&self, user: &str) -> (String, String) {
         let form = self.get("/signin", "").await;
-        let pre = cookie_pair(&form.cookies, "dsp_signin");
-        let token = hidden(&form.body, "csrf");
+        let pre = form.cookie("dsp_signin");
+        let token = form.hidden("csrf");
         let signed = self
             .post(
                 "/signin",
@@ -91,30 +47,12 @@ impl World {
             )
             .await;
         assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
-        let session = cookie_pair(&signed.cookies, "dsp_session");
+        let session = signed.cookie("dsp_session");
         let home = self.get("/", &session).await;
         assert_eq!(home.status, StatusCode::OK);
-        let csrf = hidden(&home.body, "csrf");
+        let csrf = home.hidden("csrf");
         (session, csrf)
     }
-}
-
-fn cookie_pair(set_cookies: &[String], name: &str) -> String {
-    set_cookies
-        .iter()
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_else(|| panic!("no {name} cookie in {set_cookies:?}"))
-        .to_string()
-}
-
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!(r#"name="{name}" value=""#);
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -124,8 +62,8 @@ async fn signing_in_needs_the_code_and_pages_need_a_session() {
     assert_eq!(home.status, StatusCode::SEE_OTHER);
     assert!(home.location.starts_with("/signin"), "{}", home.location);
     let form = w.get("/signin", "").await;
-    let pre = cookie_pair(&form.cookies, "dsp_signin");
-    let token = hidden(&form.body, "csrf");
+    let pre = form.cookie("dsp_signin");
+    let token = form.hidden("csrf");
     let wrong = w
         .post(
             "/signin",
@@ -253,7 +191,7 @@ async fn launch_extend_by_button_and_link_then_stop() {
     let confirm = w.get(&format!("/l/{token}"), "").await;
     assert_eq!(confirm.status, StatusCode::OK);
     assert!(confirm.body.contains("Extend by 30 minutes"));
-    let form_token = hidden(&confirm.body, "csrf");
+    let form_token = confirm.hidden("csrf");
 
     let forged = token.replace(".extend-30.", ".stop.");
     assert_eq!(
@@ -474,8 +412,8 @@ async fn a_ui_pr_suggests_the_backend_pr_it_requires() {
         "{}",
         first.body
     );
-    assert_eq!(hidden(&first.body, "backend_pr"), "9876");
-    assert_eq!(hidden(&first.body, "paired"), "1");
+    assert_eq!(first.hidden("backend_pr"), "9876");
+    assert_eq!(first.hidden("paired"), "1");
     assert_eq!(w.executions().await, 0, "a suggestion starts nothing");
 
     let second = w
@@ -971,29 +909,22 @@ async fn an_invalid_form_costs_no_aws_or_github_call() {
 impl World {
     /// A sign-in POST from the client address `from`.
     async fn sign_in_from(&self, from: [u8; 4], pre: &str, form: &[(&str, &str)]) -> Reply {
-        let body: Vec<String> = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
-            .collect();
         let mut req = Request::post("/signin")
             .header(COOKIE, pre)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body.join("&")))
+            .body(Body::from(form_body(form)))
             .unwrap();
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
                 from, 40000,
             ))));
-        reply(self.app.clone().oneshot(req).await.unwrap()).await
+        answer(self.app.clone().oneshot(req).await.unwrap()).await
     }
 
     /// The sign-in form's cookie and token.
     async fn signin_form(&self) -> (String, String) {
         let form = self.get("/signin", "").await;
-        (
-            cookie_pair(&form.cookies, "dsp_signin"),
-            hidden(&form.body, "csrf"),
-        )
+        (form.cookie("dsp_signin"), form.hidden("csrf"))
     }
 }
 
@@ -1092,7 +1023,7 @@ async fn next_is_only_ever_a_path_on_this_site() {
         assert_eq!(r.location, "/", "{bad:?}");
         let form = w.get(&format!("/signin?next={}", encode(bad)), "").await;
         assert_eq!(form.status, StatusCode::OK, "{bad:?}");
-        assert_eq!(hidden(&form.body, "next"), "/", "{bad:?}");
+        assert_eq!(form.hidden("next"), "/", "{bad:?}");
     }
     let (pre, token) = w.signin_form().await;
     let good = w
@@ -1207,7 +1138,7 @@ async fn keys_come_from_secrets_manager_and_a_rotated_code_applies_soon() {
     };
     let signed = attempt("first code").await;
     assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
-    let session = cookie_pair(&signed.cookies, "dsp_session");
+    let session = signed.cookie("dsp_session");
     assert_eq!(w.get("/", &session).await.status, StatusCode::OK);
     assert_eq!(attempt(ACCESS_CODE).await.status, StatusCode::UNAUTHORIZED);
 
@@ -1366,7 +1297,7 @@ async fn stop_works_when_no_callback_waits() {
         .post(
             &format!("/l/{link}"),
             "",
-            &[("csrf", &hidden(&confirm.body, "csrf"))],
+            &[("csrf", &confirm.hidden("csrf"))],
         )
         .await;
     assert_eq!(by_link.status, StatusCode::OK, "{}", by_link.body);

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, Response, StatusCode};
 use axum::Router;
 use tower::ServiceExt;
 
@@ -53,11 +53,12 @@ impl World {
     /// Signs `user` in with the access code.
     pub async fn visitor(&self, user: &str) -> Visitor {
         let signin = send(&self.app, Request::get("/signin"), "", None).await;
+        let csrf = signin.hidden("csrf");
         let fields = [
-            ("csrf", signin.hidden("csrf")),
-            ("next", "/".to_string()),
-            ("name", user.to_string()),
-            ("code", ACCESS_CODE.to_string()),
+            ("csrf", csrf.as_str()),
+            ("next", "/"),
+            ("name", user),
+            ("code", ACCESS_CODE),
         ];
         let pre = signin.cookie("dsp_signin");
         let signed = send(&self.app, Request::post("/signin"), &pre, Some(&fields)).await;
@@ -80,8 +81,8 @@ impl Visitor {
 
     /// Submits a form with `fields` and the visitor's CSRF token to `path`.
     pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let fields: Vec<(&str, String)> = std::iter::once(("csrf", self.csrf.clone()))
-            .chain(fields.iter().map(|(k, v)| (*k, v.to_string())))
+        let fields: Vec<(&str, &str)> = std::iter::once(("csrf", self.csrf.as_str()))
+            .chain(fields.iter().copied())
             .collect();
         send(&self.app, Request::post(path), &self.session, Some(&fields)).await
     }
@@ -91,7 +92,7 @@ async fn send(
     app: &Router,
     request: axum::http::request::Builder,
     cookie: &str,
-    form: Option<&[(&str, String)]>,
+    form: Option<&[(&str, &str)]>,
 ) -> Answer {
     let request = request.header(COOKIE, cookie);
     let request = match form {
@@ -100,7 +101,11 @@ async fn send(
             .body(Body::from(form_body(fields))),
         None => request.body(Body::empty()),
     };
-    let response = app.clone().oneshot(request.unwrap()).await.unwrap();
+    answer(app.clone().oneshot(request.unwrap()).await.unwrap()).await
+}
+
+/// The app's response as text.
+pub async fn answer(response: Response<Body>) -> Answer {
     let header = |v: &axum::http::HeaderValue| v.to_str().unwrap_or_default().to_string();
     let status = response.status();
     let location = response.headers().get(LOCATION).map(header);
@@ -120,23 +125,23 @@ async fn send(
     }
 }
 
-/// `application/x-www-form-urlencoded`, every byte but the unreserved ones escaped.
-fn form_body(fields: &[(&str, String)]) -> String {
-    let mut out = String::new();
-    for (i, (key, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(key);
-        out.push('=');
-        for b in value.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    out.push(char::from(b))
-                }
-                _ => out.push_str(&format!("%{b:02X}")),
+/// `application/x-www-form-urlencoded`.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    let pairs: Vec<String> = fields
+        .iter()
+        .map(|(key, value)| format!("{key}={}", encode(value)))
+        .collect();
+    pairs.join("&")
+}
+
+/// `s` percent-encoded: every byte but the unreserved ones escaped.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
             }
-        }
-    }
-    out
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
